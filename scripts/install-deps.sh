@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything crix needs to build, test and run on Debian 12.
+# Idempotent: packages already present are left alone, apt-get update runs
+# only when something is missing.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config git clang-format
+  # libraries
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
+  libcli11-dev libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # runtime parts: monitor, OCI runtime, CNI plugins
+  conmon runc containernetworking-plugins iproute2 procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds with warnings as
+# errors, runs the unit and integration tests (the real crixd, conmon,
+# runc and CNI plugins), then the unit tests again under ASan and UBSan,
+# and checks formatting.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "run as root: the integration tests create namespaces and mounts" >&2; exit 1; }
+
+./scripts/install-deps.sh
+
+status=0
+./scripts/build.sh build -DCRIX_WERROR=ON
+(cd build && ctest --output-on-failure --timeout 300) || status=1
+
+cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Sanitize -DCRIX_WERROR=ON -DCRIX_BENCH=OFF >/dev/null
+cmake --build build-sanitize -j"$(nproc)" --target crix_unit_tests
+(cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure --timeout 300) || status=1
+
+if ! git ls-files -z '*.cc' '*.h' | xargs -0 clang-format --dry-run -Werror; then
+  echo "formatting differs from .clang-format: run clang-format -i on the files above" >&2
+  status=1
+fi
+exit $status

@@ -1,0 +1,99 @@
+#include "cmd/crixd/daemon.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/log.h"
+#include "common/version.h"
+#include "lifecycle/runtime_health.h"
+#include "server/image_service.h"
+#include "server/runtime_service.h"
+#include "store/state_store.h"
+#include "sys/fs.h"
+#include "sys/unix_socket.h"
+
+namespace crix::cmd {
+namespace {
+
+constexpr int kMaxMessageBytes = 16 << 20;
+
+int failStartup(const Error& err) {
+  log::error("cannot start", {{"error", err.message()}});
+  return 1;
+}
+
+}  // namespace
+
+int runDaemon(const config::Config& cfg) {
+  auto started = std::chrono::steady_clock::now();
+  for (const auto& dir : {cfg.root, cfg.stateDir}) {
+    if (auto made = sys::mkdirAll(dir, 0711); !made) return failStartup(made.error());
+  }
+  // One daemon per root: a second one would corrupt the database and race
+  // on every container.
+  auto lock = sys::FileLock::acquire(cfg.root + "/crix.lock");
+  if (!lock) return failStartup(lock.error().wrap("root " + cfg.root + " is in use by another crixd"));
+
+  auto store = store::StateStore::open(cfg.databasePath());
+  if (!store) return failStartup(store.error());
+
+  if (auto claimed = sys::claimSocketPath(cfg.listen); !claimed) return failStartup(claimed.error());
+
+  lifecycle::RuntimeHealth health(cfg);
+  server::RuntimeService runtimeService(cfg, health);
+  server::ImageService imageService;
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + cfg.listen, grpc::InsecureServerCredentials());
+  builder.RegisterService(&runtimeService);
+  builder.RegisterService(&imageService);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  // One completion queue and few idle pollers keep the idle footprint small;
+  // gRPC adds worker threads as calls arrive.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) return failStartup(Error(Code::Unavailable, "cannot listen on " + cfg.listen));
+  if (::chmod(cfg.listen.c_str(), 0660) != 0) {
+    server->Shutdown();
+    return failStartup(Error::fromErrno("chmod " + cfg.listen, errno));
+  }
+  auto ready = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  log::info("serving CRI", {{"socket", cfg.listen},
+                            {"version", kVersion},
+                            {"commit", kGitCommit},
+                            {"root", cfg.root},
+                            {"schema", (*store)->schemaVersion()},
+                            {"startup_us", ready.count()}});
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  log::info("shutting down", {{"signal", strsignal(sig)}, {"timeout", config::formatDuration(cfg.shutdownTimeout)}});
+
+  // Shutdown stops accepting at once and waits for running calls until the
+  // deadline, then cancels what is left.
+  server->Shutdown(std::chrono::system_clock::now() + cfg.shutdownTimeout);
+  server->Wait();
+  ::unlink(cfg.listen.c_str());
+  if (auto closed = (*store)->close(); !closed) {
+    log::error("close database", {{"error", closed.error().message()}});
+    return 1;
+  }
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace crix::cmd

@@ -1,0 +1,81 @@
+// crixd's configuration: defaults, TOML files and drop-ins, validation.
+//
+// Sources apply in this order, each overriding the keys it sets:
+//   built-in defaults → /etc/crix/crix.toml → /etc/crix/crix.d/*.toml (name
+//   order) → command-line flags.
+// Every error names the file, line and column and the key at fault.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace crix::config {
+
+inline constexpr const char* kDefaultConfigFile = "/etc/crix/crix.toml";
+inline constexpr const char* kDefaultDropInDir = "/etc/crix/crix.d";
+
+// One [runtimes.<name>] table: an OCI runtime the pods can choose.
+struct RuntimeHandler {
+  std::string path;  // binary, absolute or looked up on PATH
+  std::string root;  // the runtime's --root; empty: <state_dir>/runtimes/<name>
+  std::string type = "oci";
+  bool operator==(const RuntimeHandler&) const = default;
+};
+
+struct Config {
+  // daemon
+  std::string listen = "/run/crix/crix.sock";
+  std::string root = "/var/lib/crix";
+  std::string stateDir = "/run/crix";
+  std::string logLevel = "info";
+  std::chrono::milliseconds shutdownTimeout{10000};
+
+  // [runtime]
+  std::string cgroupDriver = "cgroupfs";
+  std::string conmon = "conmon";
+  std::string defaultRuntime = "runc";
+  std::map<std::string, RuntimeHandler> runtimes = {{"runc", {"runc", "", "oci"}}};
+
+  // [network]
+  std::string cniConfigDir = "/etc/cni/net.d";
+  std::vector<std::string> cniPluginDirs = {"/opt/cni/bin", "/usr/lib/cni"};
+
+  // [image]
+  std::string pauseImage = "registry.k8s.io/pause:3.10";
+  std::vector<std::string> pinnedImages;
+
+  std::string databasePath() const { return root + "/crix.db"; }
+  std::string runtimeRoot(const std::string& handler) const {
+    const auto& h = runtimes.at(handler);
+    return h.root.empty() ? stateDir + "/runtimes/" + handler : h.root;
+  }
+  bool operator==(const Config&) const = default;
+};
+
+// Applies one TOML document to cfg. `origin` names it in errors (a path).
+Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin);
+
+// Applies a file; a missing file is an error only when `required`.
+Result<> applyFile(Config& cfg, const std::string& path, bool required);
+
+// Applies every *.toml in dir in name order; a missing dir is fine.
+Result<> applyDropIns(Config& cfg, const std::string& dir);
+
+// Checks rules that span keys (the default runtime exists, paths are
+// absolute); called once every source is applied.
+Result<> validate(const Config& cfg);
+
+// The effective configuration, as TOML (`crixd config`) and as JSON (Status).
+std::string toToml(const Config& cfg);
+std::string toJson(const Config& cfg);
+
+// "10s", "250ms", "1m30s" → milliseconds.
+Result<std::chrono::milliseconds> parseDuration(std::string_view text);
+std::string formatDuration(std::chrono::milliseconds d);
+
+}  // namespace crix::config

@@ -1,0 +1,62 @@
+// RuntimeService: pods, containers, streaming and runtime status.
+#pragma once
+
+#include "config/config.h"
+#include "crix/proto/api.grpc.pb.h"
+#include "lifecycle/runtime_health.h"
+#include "server/unimplemented.h"
+
+namespace crix::server {
+
+class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
+ public:
+  RuntimeService(const config::Config& cfg, lifecycle::RuntimeHealth& health) : cfg_(cfg), health_(health) {}
+
+  grpc::Status Version(grpc::ServerContext*, const ::runtime::v1::VersionRequest*,
+                       ::runtime::v1::VersionResponse*) override;
+  grpc::Status Status(grpc::ServerContext*, const ::runtime::v1::StatusRequest*,
+                      ::runtime::v1::StatusResponse*) override;
+  grpc::Status RuntimeConfig(grpc::ServerContext*, const ::runtime::v1::RuntimeConfigRequest*,
+                             ::runtime::v1::RuntimeConfigResponse*) override;
+
+  CRIX_UNARY_TODO(RunPodSandbox)
+  CRIX_UNARY_TODO(StopPodSandbox)
+  CRIX_UNARY_TODO(RemovePodSandbox)
+  CRIX_UNARY_TODO(PodSandboxStatus)
+  CRIX_UNARY_TODO(ListPodSandbox)
+  CRIX_STREAM_TODO(StreamPodSandboxes, StreamPodSandboxesRequest, StreamPodSandboxesResponse)
+  CRIX_UNARY_TODO(CreateContainer)
+  CRIX_UNARY_TODO(StartContainer)
+  CRIX_UNARY_TODO(StopContainer)
+  CRIX_UNARY_TODO(RemoveContainer)
+  CRIX_UNARY_TODO(ListContainers)
+  CRIX_STREAM_TODO(StreamContainers, StreamContainersRequest, StreamContainersResponse)
+  CRIX_UNARY_TODO(ContainerStatus)
+  CRIX_UNARY_TODO(UpdateContainerResources)
+  CRIX_UNARY_TODO(ReopenContainerLog)
+  CRIX_UNARY_TODO(ExecSync)
+  CRIX_UNARY_TODO(Exec)
+  CRIX_UNARY_TODO(Attach)
+  CRIX_UNARY_TODO(PortForward)
+  CRIX_UNARY_TODO(ContainerStats)
+  CRIX_UNARY_TODO(ListContainerStats)
+  CRIX_STREAM_TODO(StreamContainerStats, StreamContainerStatsRequest, StreamContainerStatsResponse)
+  CRIX_UNARY_TODO(PodSandboxStats)
+  CRIX_UNARY_TODO(ListPodSandboxStats)
+  CRIX_STREAM_TODO(StreamPodSandboxStats, StreamPodSandboxStatsRequest, StreamPodSandboxStatsResponse)
+  CRIX_UNARY_TODO(UpdateRuntimeConfig)
+  CRIX_UNARY_TODO(CheckpointContainer)
+  CRIX_UNARY_TODO(CheckpointPod)
+  CRIX_UNARY_TODO(RestorePod)
+  CRIX_STREAM_TODO(GetContainerEvents, GetEventsRequest, ContainerEventResponse)
+  CRIX_UNARY_TODO(ListMetricDescriptors)
+  CRIX_UNARY_TODO(ListPodSandboxMetrics)
+  CRIX_STREAM_TODO(StreamPodSandboxMetrics, StreamPodSandboxMetricsRequest, StreamPodSandboxMetricsResponse)
+  CRIX_UNARY_TODO(UpdatePodSandboxResources)
+
+ private:
+  const config::Config& cfg_;
+  lifecycle::RuntimeHealth& health_;
+};
+
+}  // namespace crix::server

@@ -1,0 +1,36 @@
+// Small file-system helpers over raw syscalls.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "common/error.h"
+#include "sys/unique_fd.h"
+
+namespace crix::sys {
+
+// mkdir -p with the given mode for every directory it creates.
+Result<> mkdirAll(const std::string& path, mode_t mode = 0755);
+
+// Reads a whole file.
+Result<std::string> readFile(const std::string& path);
+
+// Writes a file atomically: temp file in the same directory, fsync, rename.
+Result<> writeFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+
+// Finds an executable by name on $PATH and the sbin directories a daemon
+// started with a short PATH would miss; a name with a slash is taken as is.
+Result<std::string> lookPath(const std::string& name);
+
+// An exclusive, non-blocking flock held for the life of the object.
+class FileLock {
+ public:
+  static Result<FileLock> acquire(const std::string& path);
+
+ private:
+  explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
+}  // namespace crix::sys

@@ -1,0 +1,123 @@
+#include "sys/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "sys/unique_fd.h"
+
+extern char** environ;
+
+namespace crix::sys {
+namespace {
+
+struct Pipe {
+  UniqueFd read, write;
+};
+
+Result<Pipe> makePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return failErrno("pipe", errno);
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+std::vector<char*> cArgs(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+Result<CommandResult> runCommand(const std::vector<std::string>& argv, const CommandOptions& opts) {
+  if (argv.empty()) return fail(Code::InvalidArgument, "run: empty command");
+  const std::string& prog = argv[0];
+  Pipe in = TRY(makePipe());
+  Pipe out = TRY(makePipe());
+  Pipe err = TRY(makePipe());
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in.read.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, out.write.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err.write.get(), 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  // crixd blocks its termination signals in every thread; children must not inherit that.
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+
+  auto args = cArgs(argv);
+  auto envs = cArgs(opts.env);
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, prog.c_str(), &actions, &attr, args.data(), opts.env.empty() ? environ : envs.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return failErrno("spawn " + prog, rc);
+  in.read.reset();
+  out.write.reset();
+  err.write.reset();
+
+  // Feed stdin in one go; helper inputs are small (a CNI config, a spec).
+  if (!opts.stdinData.empty()) {
+    size_t done = 0;
+    while (done < opts.stdinData.size()) {
+      ssize_t n = ::write(in.write.get(), opts.stdinData.data() + done, opts.stdinData.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;  // the child closed stdin; its exit status tells the rest
+      done += static_cast<size_t>(n);
+    }
+  }
+  in.write.reset();
+
+  CommandResult result;
+  auto deadline = std::chrono::steady_clock::now() + opts.timeout;
+  bool timedOut = false;
+  struct pollfd fds[2] = {{out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open = 2;
+  while (open > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timedOut = true;
+      break;
+    }
+    int n = ::poll(fds, 2, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[8192];
+      ssize_t r = ::read(fds[i].fd, buf, sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        fds[i].fd = -1;
+        --open;
+        continue;
+      }
+      size_t room = opts.maxOutput > sinks[i]->size() ? opts.maxOutput - sinks[i]->size() : 0;
+      sinks[i]->append(buf, std::min(room, static_cast<size_t>(r)));
+    }
+  }
+  if (timedOut) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timedOut)
+    return fail(Code::DeadlineExceeded,
+                prog + " did not finish within " + std::to_string(opts.timeout.count()) + "ms and was killed");
+  if (WIFEXITED(status)) result.exitCode = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  return result;
+}
+
+}  // namespace crix::sys

@@ -1,0 +1,31 @@
+// Running short-lived helper commands (runtime probes, CNI plugins later).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace crix::sys {
+
+struct CommandResult {
+  int exitCode = -1;  // -1 when killed by a signal
+  int signal = 0;
+  std::string out;
+  std::string err;
+};
+
+struct CommandOptions {
+  std::chrono::milliseconds timeout{10000};
+  std::string stdinData;
+  std::vector<std::string> env;  // empty: inherit crixd's environment
+  size_t maxOutput = 1 << 20;    // per stream; the rest is read and dropped
+};
+
+// Runs argv[0] (an absolute path) with argv, waits for it, and captures its
+// output. A command that outlives the timeout is killed and reported as
+// DeadlineExceeded.
+Result<CommandResult> runCommand(const std::vector<std::string>& argv, const CommandOptions& opts = {});
+
+}  // namespace crix::sys

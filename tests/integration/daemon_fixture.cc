@@ -1,0 +1,158 @@
+#include "integration/daemon_fixture.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace crix::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* kTestConflist = R"({
+  "cniVersion": "1.0.0",
+  "name": "crix-test",
+  "plugins": [{"type": "bridge", "bridge": "crixtest0", "ipam": {"type": "host-local", "subnet": "10.199.0.0/24"}}]
+})";
+
+}  // namespace
+
+Daemon::Daemon(std::string dir, std::string configToml, std::vector<std::string> extraArgs) : dir_(std::move(dir)) {
+  std::filesystem::create_directories(dir_ + "/crix.d");
+  std::ofstream(dir_ + "/crix.toml") << configToml;
+  args_ = {CRIXD_PATH, "--config", dir_ + "/crix.toml", "--config-dir", dir_ + "/crix.d"};
+  args_.insert(args_.end(), extraArgs.begin(), extraArgs.end());
+}
+
+Daemon::~Daemon() {
+  if (pid_ > 0) stop(SIGKILL, 5000);
+}
+
+void Daemon::spawn() {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, (dir_ + "/crixd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> argv;
+  for (auto& a : args_) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) pid_ = -1;
+}
+
+::testing::AssertionResult Daemon::start() {
+  spawn();
+  if (pid_ <= 0) return ::testing::AssertionFailure() << "cannot spawn " << CRIXD_PATH;
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  auto stub = runtime();
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return ::testing::AssertionFailure() << "crixd exited during start-up:\n" << log();
+    }
+    // wait_for_ready keeps this thread in the call, driving the connection
+    // handshake; a fail-fast call would leave it to gRPC's 5 s backup poller.
+    auto ctx = rpcContext(200);
+    ctx->set_wait_for_ready(true);
+    ::runtime::v1::VersionRequest req;
+    ::runtime::v1::VersionResponse resp;
+    if (stub->Version(ctx.get(), req, &resp).ok()) return ::testing::AssertionSuccess();
+    std::this_thread::sleep_for(10ms);
+  }
+  return ::testing::AssertionFailure() << "crixd did not serve within 15s:\n" << log();
+}
+
+int Daemon::runToExit(int timeoutMs) {
+  spawn();
+  return waitExit(timeoutMs);
+}
+
+int Daemon::waitExit(int timeoutMs) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+  while (pid_ > 0) {
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+      return -1000;  // timed out
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  return -2000;  // not running
+}
+
+int Daemon::stop(int sig, int timeoutMs) {
+  if (pid_ <= 0) return -2000;
+  kill(pid_, sig);
+  return waitExit(timeoutMs);
+}
+
+std::string Daemon::log() const {
+  std::ifstream in(dir_ + "/crixd.log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// gRPC backs off for seconds between reconnects and shares that state
+// between channels to one target; tests talk to daemons that come and go,
+// so each channel gets its own subchannels and a short backoff.
+std::shared_ptr<grpc::Channel> Daemon::channel() const {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  return grpc::CreateCustomChannel("unix://" + socket(), grpc::InsecureChannelCredentials(), args);
+}
+
+std::unique_ptr<::runtime::v1::RuntimeService::Stub> Daemon::runtime() const {
+  return ::runtime::v1::RuntimeService::NewStub(channel());
+}
+
+std::unique_ptr<::runtime::v1::ImageService::Stub> Daemon::images() const {
+  return ::runtime::v1::ImageService::NewStub(channel());
+}
+
+std::unique_ptr<grpc::ClientContext> rpcContext(int ms) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(ms));
+  return ctx;
+}
+
+DaemonTest::DaemonTest() : cniDir_(tmp_ / "cni") {
+  std::filesystem::create_directories(cniDir_);
+  std::ofstream(cniDir_ + "/10-crix-test.conflist") << kTestConflist;
+}
+
+std::string DaemonTest::config(const std::string& extra) const {
+  std::string d = tmp_.path();
+  return "listen = \"" + d + "/d/run/crix.sock\"\n" + "root = \"" + d + "/d/root\"\n" + "state_dir = \"" + d +
+         "/d/run\"\n" + "shutdown_timeout = \"5s\"\n" + extra + "\n[network]\ncni_config_dir = \"" + cniDir_ + "\"\n";
+}
+
+std::unique_ptr<Daemon> DaemonTest::startDaemon(const std::string& extraToml, std::vector<std::string> args) {
+  auto d = std::make_unique<Daemon>(tmp_ / "d", config(extraToml), std::move(args));
+  EXPECT_TRUE(d->start());
+  return d;
+}
+
+}  // namespace crix::test

@@ -1,0 +1,53 @@
+#include "sys/process.h"
+
+#include <gtest/gtest.h>
+
+namespace crix::sys {
+namespace {
+
+TEST(Process, CapturesOutputAndExitCode) {
+  auto r = runCommand({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"});
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->exitCode, 3);
+  EXPECT_EQ(r->out, "out\n");
+  EXPECT_EQ(r->err, "err\n");
+}
+
+TEST(Process, FeedsStdin) {
+  auto r = runCommand({"/bin/cat"}, {.stdinData = "some input"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->out, "some input");
+}
+
+TEST(Process, KillsWhatOutlivesTheTimeout) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = runCommand({"/bin/sleep", "30"}, {.timeout = std::chrono::milliseconds(200)});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::DeadlineExceeded);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(Process, CapsOutput) {
+  auto r = runCommand({"/bin/sh", "-c", "head -c 100000 /dev/zero"}, {.maxOutput = 1000});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->out.size(), 1000u);
+  EXPECT_EQ(r->exitCode, 0);
+}
+
+TEST(Process, ReportsSignalsAndSpawnFailures) {
+  auto r = runCommand({"/bin/sh", "-c", "kill -9 $$"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->exitCode, -1);
+  EXPECT_EQ(r->signal, 9);
+  EXPECT_FALSE(runCommand({"/nonexistent/binary"}));
+  EXPECT_FALSE(runCommand({}));
+}
+
+TEST(Process, PassesAnExplicitEnvironment) {
+  auto r = runCommand({"/bin/sh", "-c", "echo $CRIX_X"}, {.env = {"CRIX_X=42"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->out, "42\n");
+}
+
+}  // namespace
+}  // namespace crix::sys
