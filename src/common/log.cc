@@ -1,33 +1,24 @@
 #include "common/log.h"
 
-#include <memory>
+#include <time.h>
+#include <unistd.h>
 
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
+#include <atomic>
+#include <cstdio>
 
 namespace crix::log {
 namespace {
 
-spdlog::logger& logger() {
-  static std::shared_ptr<spdlog::logger> instance = [] {
-    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    auto l = std::make_shared<spdlog::logger>("crix", sink);
-    l->set_pattern("time=%Y-%m-%dT%H:%M:%S.%fZ level=%l %v", spdlog::pattern_time_type::utc);
-    l->set_level(spdlog::level::info);
-    l->flush_on(spdlog::level::debug);
-    return l;
-  }();
-  return *instance;
-}
+std::atomic<Level> gLevel{Level::Info};
 
-spdlog::level::level_enum toSpd(Level level) {
+const char* levelName(Level level) {
   switch (level) {
-    case Level::Debug: return spdlog::level::debug;
-    case Level::Info: return spdlog::level::info;
-    case Level::Warn: return spdlog::level::warn;
-    case Level::Error: return spdlog::level::err;
+    case Level::Debug: return "debug";
+    case Level::Info: return "info";
+    case Level::Warn: return "warn";
+    case Level::Error: return "error";
   }
-  return spdlog::level::info;
+  return "info";
 }
 
 bool needsQuotes(std::string_view v) {
@@ -69,11 +60,11 @@ Result<Level> parseLevel(std::string_view name) {
 }
 
 void setLevel(Level level) {
-  logger().set_level(toSpd(level));
+  gLevel.store(level, std::memory_order_relaxed);
 }
 
 bool enabled(Level level) {
-  return logger().should_log(toSpd(level));
+  return level >= gLevel.load(std::memory_order_relaxed);
 }
 
 std::string format(std::string_view msg, Fields fields) {
@@ -90,7 +81,20 @@ std::string format(std::string_view msg, Fields fields) {
 
 void write(Level level, std::string_view msg, Fields fields) {
   if (!enabled(level)) return;
-  logger().log(toSpd(level), "{}", format(msg, fields));
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  tm utc{};
+  gmtime_r(&now.tv_sec, &utc);
+  char stamp[128];
+  std::snprintf(stamp, sizeof stamp, "time=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ level=", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, now.tv_nsec / 1000);
+  std::string line = stamp;
+  line += levelName(level);
+  line += ' ';
+  line += format(msg, fields);
+  line += '\n';
+  // One write per line: lines from different threads never interleave.
+  (void)!::write(STDERR_FILENO, line.data(), line.size());
 }
 
 }  // namespace crix::log

@@ -1,4 +1,4 @@
-// Structured logging to stderr in logfmt:
+// Structured logging to stderr in logfmt, one write(2) per line:
 //   time=2026-11-22T16:00:00.123456Z level=info msg="serving" socket=/run/crix/crix.sock
 #pragma once
 
