@@ -102,6 +102,25 @@ KeyHandler strList(const std::string& origin, std::vector<std::string>& out, boo
   };
 }
 
+KeyHandler boolean(const std::string& origin, bool& out) {
+  return [&origin, &out](const toml::node& n, const std::string& key) -> Result<> {
+    if (!n.is_boolean()) return bad(origin, n, key, "expected true or false, got " + typeName(n));
+    out = *n.value<bool>();
+    return {};
+  };
+}
+
+KeyHandler integer(const std::string& origin, int64_t& out, int64_t min, int64_t max) {
+  return [&origin, &out, min, max](const toml::node& n, const std::string& key) -> Result<> {
+    if (!n.is_integer()) return bad(origin, n, key, "expected an integer, got " + typeName(n));
+    int64_t v = *n.value<int64_t>();
+    if (v < min || v > max)
+      return bad(origin, n, key, std::to_string(v) + " is outside " + std::to_string(min) + ".." + std::to_string(max));
+    out = v;
+    return {};
+  };
+}
+
 KeyHandler duration(const std::string& origin, std::chrono::milliseconds& out) {
   return [&origin, &out](const toml::node& n, const std::string& key) -> Result<> {
     if (!n.is_string()) return bad(origin, n, key, "expected a duration string such as \"10s\", got " + typeName(n));
@@ -134,6 +153,22 @@ Result<> applyRuntimes(Config& cfg, const toml::table& t, const std::string& ori
         {{"path", str(origin, h.path)}, {"root", absPath(origin, h.root)}, {"type", oneOf(origin, h.type, {"oci"})}}));
     if (h.path.empty()) return bad(origin, node, key + ".path", "must not be empty");
     cfg.runtimes[name] = h;
+  }
+  return {};
+}
+
+Result<> applyRegistries(Config& cfg, const toml::table& t, const std::string& origin) {
+  for (const auto& [k, node] : t) {
+    std::string host(k.str());
+    std::string key = "registries.\"" + host + "\"";
+    const toml::table* rt = node.as_table();
+    if (!rt) return bad(origin, node, key, "expected a table, got " + typeName(node));
+    Registry r = cfg.registries.count(host) ? cfg.registries[host] : Registry{};
+    TRY(applyTable(*rt, key, origin,
+                   {{"insecure", boolean(origin, r.insecure)},
+                    {"mirrors", strList(origin, r.mirrors, false)},
+                    {"ca_dir", absPath(origin, r.caDir)}}));
+    cfg.registries[host] = r;
   }
   return {};
 }
@@ -214,11 +249,19 @@ Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin
                                              {{"cni_config_dir", absPath(origin, next.cniConfigDir)},
                                               {"cni_plugin_dirs", strList(origin, next.cniPluginDirs, true)}});
                          })},
-       {"image", table(origin, [&](const toml::table& t, const std::string& key) {
-          return applyTable(t, key, origin,
-                            {{"pause_image", str(origin, next.pauseImage)},
-                             {"pinned_images", strList(origin, next.pinnedImages, false)}});
-        })}}));
+       {"image", table(origin,
+                       [&](const toml::table& t, const std::string& key) {
+                         return applyTable(
+                             t, key, origin,
+                             {{"pause_image", str(origin, next.pauseImage)},
+                              {"pinned_images", strList(origin, next.pinnedImages, false)},
+                              {"unqualified_search_registries", strList(origin, next.searchRegistries, false)},
+                              {"max_concurrent_downloads", integer(origin, next.maxConcurrentDownloads, 1, 64)},
+                              {"max_layer_size", integer(origin, next.maxLayerSize, 1 << 20, int64_t{1} << 50)},
+                              {"allow_device_nodes", boolean(origin, next.allowDeviceNodes)}});
+                       })},
+       {"registries",
+        table(origin, [&](const toml::table& t, const std::string&) { return applyRegistries(next, t, origin); })}}));
   cfg = std::move(next);
   return {};
 }
@@ -282,6 +325,12 @@ toml::table toTable(const Config& cfg) {
     for (const auto& s : v) a.push_back(s);
     return a;
   };
+  toml::table registries;
+  for (const auto& [host, r] : cfg.registries) {
+    toml::table t{{"insecure", r.insecure}, {"mirrors", list(r.mirrors)}};
+    if (!r.caDir.empty()) t.insert("ca_dir", r.caDir);
+    registries.insert(host, t);
+  }
   return toml::table{
       {"listen", cfg.listen},
       {"root", cfg.root},
@@ -293,7 +342,13 @@ toml::table toTable(const Config& cfg) {
            {"cgroup_driver", cfg.cgroupDriver}, {"conmon", cfg.conmon}, {"default_runtime", cfg.defaultRuntime}}},
       {"runtimes", runtimes},
       {"network", toml::table{{"cni_config_dir", cfg.cniConfigDir}, {"cni_plugin_dirs", list(cfg.cniPluginDirs)}}},
-      {"image", toml::table{{"pause_image", cfg.pauseImage}, {"pinned_images", list(cfg.pinnedImages)}}},
+      {"image", toml::table{{"pause_image", cfg.pauseImage},
+                            {"pinned_images", list(cfg.pinnedImages)},
+                            {"unqualified_search_registries", list(cfg.searchRegistries)},
+                            {"max_concurrent_downloads", cfg.maxConcurrentDownloads},
+                            {"max_layer_size", cfg.maxLayerSize},
+                            {"allow_device_nodes", cfg.allowDeviceNodes}}},
+      {"registries", registries},
   };
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -25,6 +26,14 @@ struct RuntimeHandler {
   std::string root;  // the runtime's --root; empty: <state_dir>/runtimes/<name>
   std::string type = "oci";
   bool operator==(const RuntimeHandler&) const = default;
+};
+
+// One [registries."host[:port]"] table.
+struct Registry {
+  bool insecure = false;             // plain HTTP
+  std::vector<std::string> mirrors;  // host[:port], tried in order before the registry itself
+  std::string caDir;                 // extra CA certificates (*.crt)
+  bool operator==(const Registry&) const = default;
 };
 
 struct Config {
@@ -48,6 +57,13 @@ struct Config {
   // [image]
   std::string pauseImage = "registry.k8s.io/pause:3.10";
   std::vector<std::string> pinnedImages;
+  std::vector<std::string> searchRegistries = {"docker.io"};
+  int64_t maxConcurrentDownloads = 3;
+  int64_t maxLayerSize = int64_t{16} << 30;  // uncompressed bytes
+  bool allowDeviceNodes = true;
+
+  // [registries."host[:port]"]
+  std::map<std::string, Registry> registries;
 
   std::string databasePath() const { return root + "/crix.db"; }
   std::string runtimeRoot(const std::string& handler) const {

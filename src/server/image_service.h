@@ -1,19 +1,37 @@
 // ImageService: pulling, listing and removing images.
 #pragma once
 
+#include <string>
+
 #include "crix/proto/api.grpc.pb.h"
+#include "image/image_store.h"
 #include "server/unimplemented.h"
 
 namespace crix::server {
 
 class ImageService final : public ::runtime::v1::ImageService::Service {
  public:
-  CRIX_UNARY_TODO(ListImages)
+  ImageService(image::ImageStore& images, std::string containersDir)
+      : images_(images), containersDir_(std::move(containersDir)) {}
+
+  grpc::Status ListImages(grpc::ServerContext*, const ::runtime::v1::ListImagesRequest*,
+                          ::runtime::v1::ListImagesResponse*) override;
+  grpc::Status ImageStatus(grpc::ServerContext*, const ::runtime::v1::ImageStatusRequest*,
+                           ::runtime::v1::ImageStatusResponse*) override;
+  grpc::Status PullImage(grpc::ServerContext*, const ::runtime::v1::PullImageRequest*,
+                         ::runtime::v1::PullImageResponse*) override;
+  grpc::Status RemoveImage(grpc::ServerContext*, const ::runtime::v1::RemoveImageRequest*,
+                           ::runtime::v1::RemoveImageResponse*) override;
+  grpc::Status ImageFsInfo(grpc::ServerContext*, const ::runtime::v1::ImageFsInfoRequest*,
+                           ::runtime::v1::ImageFsInfoResponse*) override;
   CRIX_STREAM_TODO(StreamImages, StreamImagesRequest, StreamImagesResponse)
-  CRIX_UNARY_TODO(ImageStatus)
-  CRIX_UNARY_TODO(PullImage)
-  CRIX_UNARY_TODO(RemoveImage)
-  CRIX_UNARY_TODO(ImageFsInfo)
+
+ private:
+  image::ImageStore& images_;
+  std::string containersDir_;
 };
+
+// The CRI view of an image (exposed for tests).
+void toCri(const image::Image& img, ::runtime::v1::Image* out);
 
 }  // namespace crix::server

@@ -11,9 +11,13 @@
 
 #include "common/log.h"
 #include "common/version.h"
+#include "image/content_store.h"
+#include "image/image_store.h"
+#include "image/registry.h"
 #include "lifecycle/runtime_health.h"
 #include "server/image_service.h"
 #include "server/runtime_service.h"
+#include "storage/layer_store.h"
 #include "store/state_store.h"
 #include "sys/fs.h"
 #include "sys/unix_socket.h"
@@ -22,6 +26,19 @@ namespace crix::cmd {
 namespace {
 
 constexpr int kMaxMessageBytes = 16 << 20;
+
+image::RegistryOptions registryOptions(const config::Config& cfg) {
+  image::RegistryOptions opts;
+  for (const auto& [host, r] : cfg.registries) opts.hosts[host] = {r.insecure, r.mirrors, r.caDir};
+  return opts;
+}
+
+// The pause image is pinned as well as what the configuration names.
+std::vector<std::string> pinnedImages(const config::Config& cfg) {
+  std::vector<std::string> pinned = cfg.pinnedImages;
+  pinned.push_back(cfg.pauseImage);
+  return pinned;
+}
 
 int failStartup(const Error& err) {
   log::error("cannot start", {{"error", err.message()}});
@@ -32,7 +49,7 @@ int failStartup(const Error& err) {
 
 int runDaemon(const config::Config& cfg) {
   auto started = std::chrono::steady_clock::now();
-  for (const auto& dir : {cfg.root, cfg.stateDir}) {
+  for (const auto& dir : {cfg.root, cfg.root + "/containers", cfg.stateDir}) {
     if (auto made = sys::mkdirAll(dir, 0711); !made) return failStartup(made.error());
   }
   // One daemon per root: a second one would corrupt the database and race
@@ -43,11 +60,20 @@ int runDaemon(const config::Config& cfg) {
   auto store = store::StateStore::open(cfg.databasePath());
   if (!store) return failStartup(store.error());
 
+  auto content = image::ContentStore::open(cfg.root);
+  if (!content) return failStartup(content.error());
+  auto layers = storage::LayerStore::open(cfg.root, cfg.maxLayerSize, {.allowDevices = cfg.allowDeviceNodes});
+  if (!layers) return failStartup(layers.error());
+  image::RegistryClient registry(registryOptions(cfg));
+  image::ImageStore images(**store, **content, **layers, registry,
+                           {cfg.searchRegistries, pinnedImages(cfg), static_cast<int>(cfg.maxConcurrentDownloads)});
+  if (auto loaded = images.load(); !loaded) return failStartup(loaded.error().wrap("load images"));
+
   if (auto claimed = sys::claimSocketPath(cfg.listen); !claimed) return failStartup(claimed.error());
 
   lifecycle::RuntimeHealth health(cfg);
   server::RuntimeService runtimeService(cfg, health);
-  server::ImageService imageService;
+  server::ImageService imageService(images, cfg.root + "/containers");
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + cfg.listen, grpc::InsecureServerCredentials());

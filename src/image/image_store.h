@@ -1,0 +1,105 @@
+// The node's images: pulling (single-flight, layers in parallel), the index
+// of tags and digests, removal and disk usage.
+//
+// Identity follows the kubelet: an image's ID is its config digest; one
+// image pulled under two tags is one image with two RepoTags; a tag that
+// moves to another image leaves the old image untagged but present.
+// Records live in the store (images, layers, image_layers) and in memory;
+// blobs in the ContentStore, unpacked layers in the LayerStore.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "image/content_store.h"
+#include "image/manifest.h"
+#include "image/reference.h"
+#include "image/registry.h"
+#include "storage/layer_store.h"
+#include "store/state_store.h"
+
+namespace crix::image {
+
+struct ImageOptions {
+  std::vector<std::string> searchRegistries = {"docker.io"};
+  std::vector<std::string> pinned;  // references that RemoveImage never removes
+  int maxConcurrentDownloads = 3;
+};
+
+struct Image {
+  std::string id;  // config digest
+  std::vector<std::string> repoTags;
+  std::vector<std::string> repoDigests;
+  std::string manifestDigest;  // the platform manifest
+  std::vector<std::string> chainIds;
+  std::vector<std::string> layerBlobs;  // compressed layer digests, for import and re-export
+  int64_t size = 0;                     // unpacked bytes of its layers
+  std::string config;                   // the config JSON
+  ImageConfig parsed;
+  bool pinned = false;
+};
+
+// The JSON kept in an image's store record.
+std::string imageRecordData(const Image& img);
+
+struct FsUsage {
+  int64_t bytes = 0;
+  int64_t inodes = 0;
+};
+
+class ImageStore {
+ public:
+  ImageStore(store::StateStore& db, ContentStore& content, storage::LayerStore& layers, RegistryClient& registry,
+             ImageOptions opts);
+
+  // Loads the index and removes blobs and layers no image records (left by
+  // a crash in the middle of a pull or a removal).
+  Result<> load();
+
+  // Pulls `ref`; returns the image ID. Concurrent pulls of one reference
+  // share one pull.
+  Result<std::string> pull(std::string_view ref, const RegistryAuth& auth);
+
+  // By ID (full, or a unique hex prefix of 12 or more), tag or digest reference.
+  std::optional<Image> find(std::string_view refOrId) const;
+  std::vector<Image> list() const;
+  // Removes a tag (when the image has others and was named by that tag)
+  // or the whole image with its blobs and unused layers. Absent: OK.
+  Result<> remove(std::string_view refOrId);
+
+  FsUsage imageFsUsage() const;
+  const ContentStore& content() const { return content_; }
+
+ private:
+  Result<std::string> pullOnce(const Reference& ref, const RegistryAuth& auth);
+  Result<> fetchLayers(Registry& registry, const ManifestDoc& manifest, const ImageConfig& config,
+                       const std::string& name);
+  Result<> commit(const Image& image, const Reference& ref, const std::string& repoDigest,
+                  const std::vector<store::LayerRecord>& layers);
+  Result<> dropUnusedLayers();
+  bool isPinned(const Image& img) const;
+  std::optional<Image> findLocked(std::string_view refOrId) const;
+
+  store::StateStore& db_;
+  ContentStore& content_;
+  storage::LayerStore& layers_;
+  RegistryClient& registry_;
+  ImageOptions opts_;
+
+  mutable std::mutex mu_;  // guards images_ and inflight_
+  std::map<std::string, Image> images_;
+  std::map<std::string, std::shared_future<Result<std::string>>> inflight_;
+  std::mutex layerMu_;  // one layer is fetched by one pull at a time
+  std::map<std::string, std::shared_future<Result<>>> layerInflight_;
+};
+
+}  // namespace crix::image

@@ -1,0 +1,135 @@
+#include "storage/layer_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+
+#include "common/log.h"
+#include "sys/fs.h"
+#include "sys/unique_fd.h"
+
+namespace crix::storage {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string hexOf(const std::string& digest) {
+  auto colon = digest.find(':');
+  return colon == std::string::npos ? digest : digest.substr(colon + 1);
+}
+}  // namespace
+
+DiskUsage diskUsage(const std::string& path) {
+  DiskUsage u;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0) continue;
+    u.bytes += static_cast<int64_t>(st.st_blocks) * 512;
+    u.inodes += 1;
+  }
+  return u;
+}
+
+Result<std::unique_ptr<LayerStore>> LayerStore::open(const std::string& root, int64_t maxLayerBytes,
+                                                     UnpackOptions opts) {
+  std::string dir = root + "/layers";
+  TRY(sys::mkdirAll(dir, 0700));
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().starts_with("tmp-")) {
+      log::info("removing interrupted layer unpack", {{"path", e.path().string()}});
+      fs::remove_all(e.path(), ec);
+    }
+  }
+  return std::unique_ptr<LayerStore>(new LayerStore(dir, maxLayerBytes, opts));
+}
+
+std::string LayerStore::diffPath(const std::string& chainId) const {
+  return dir_ + "/" + hexOf(chainId) + "/diff";
+}
+
+bool LayerStore::has(const std::string& chainId) const {
+  struct stat st {};
+  return ::stat(diffPath(chainId).c_str(), &st) == 0;
+}
+
+Result<LayerStore::Applied> LayerStore::apply(const std::string& chainId, const std::string& diffId,
+                                              const std::string& blobPath, Compression compression) {
+  std::string final = dir_ + "/" + hexOf(chainId);
+  if (has(chainId)) {
+    auto size = sys::readFile(final + "/size");
+    return Applied{size ? std::stoll(*size) : 0, 0};
+  }
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = dir_ + "/tmp-" + hexOf(chainId).substr(0, 16) + "-" + std::to_string(::getpid()) + "-" +
+                    std::to_string(counter++);
+  struct Cleanup {
+    std::string path;
+    bool keep = false;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!keep) fs::remove_all(path, ec);
+    }
+  } cleanup{tmp};
+  TRY(sys::mkdirAll(tmp + "/diff", 0755));
+  sys::UniqueFd root(::open((tmp + "/diff").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return failErrno("open " + tmp, errno);
+
+  auto stream = TRY(LayerStream::open(blobPath, compression, max_));
+  TRY_CTX(unpackLayer(root.get(), *stream, opts_), "unpack layer " + chainId);
+  std::string got = TRY(stream->finish());
+  if (got != diffId)
+    return fail(Code::InvalidArgument,
+                "layer " + chainId + " does not match its diff ID: expected " + diffId + ", got " + got);
+  Applied applied{diskUsage(tmp + "/diff").bytes, stream->total()};
+  TRY(sys::writeFileAtomic(tmp + "/size", std::to_string(applied.size)));
+  // The unpacked files must be on disk before the rename makes them a layer.
+  ::syncfs(root.get());
+  if (::rename(tmp.c_str(), final.c_str()) != 0) {
+    if (errno == ENOTEMPTY || errno == EEXIST) return applied;  // another pull won the race
+    return failErrno("commit layer " + chainId, errno);
+  }
+  cleanup.keep = true;
+  return applied;
+}
+
+Result<> LayerStore::remove(const std::string& chainId) {
+  std::string path = dir_ + "/" + hexOf(chainId);
+  // Rename first so that a crash mid-delete leaves a tmp- dir, swept at start-up.
+  std::string doomed = dir_ + "/tmp-rm-" + hexOf(chainId);
+  if (::rename(path.c_str(), doomed.c_str()) != 0) {
+    if (errno == ENOENT) return {};
+    return failErrno("remove layer " + chainId, errno);
+  }
+  std::error_code ec;
+  fs::remove_all(doomed, ec);
+  if (ec) return fail(Code::Internal, "remove layer " + chainId + ": " + ec.message());
+  return {};
+}
+
+int LayerStore::sweep(const std::set<std::string>& keep) {
+  std::set<std::string> keepHex;
+  for (const auto& k : keep) keepHex.insert(hexOf(k));
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.starts_with("tmp-") || keepHex.count(name)) continue;
+    log::info("removing layer no image records", {{"layer", name}});
+    if (remove("sha256:" + name)) ++removed;
+  }
+  return removed;
+}
+
+int64_t LayerStore::usage() const {
+  return diskUsage(dir_).bytes;
+}
+
+}  // namespace crix::storage

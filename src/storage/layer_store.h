@@ -1,0 +1,60 @@
+// Unpacked image layers, shared by every image that has them.
+//
+//   <root>/layers/
+//     <chain-hex>/diff/     the layer's files, whiteouts as overlayfs reads them
+//     <chain-hex>/size      bytes the layer uses on disk (written at commit)
+//     tmp-<chain-hex>-<n>/  a layer being unpacked; removed at start-up
+//
+// A layer directory appears (by rename) only once its tar was unpacked
+// completely and its diff ID checked, so a present <chain-hex> is whole.
+// Which layers exist in the database is the image layer's business; this
+// store keeps the directories and can sweep those nobody records.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "common/error.h"
+#include "storage/layer_stream.h"
+#include "storage/unpack.h"
+
+namespace crix::storage {
+
+class LayerStore {
+ public:
+  static Result<std::unique_ptr<LayerStore>> open(const std::string& root, int64_t maxLayerBytes, UnpackOptions opts);
+
+  std::string diffPath(const std::string& chainId) const;
+  bool has(const std::string& chainId) const;
+
+  struct Applied {
+    int64_t size = 0;  // on-disk bytes
+    int64_t uncompressed = 0;
+  };
+  // Unpacks the blob at `blobPath` as layer `chainId`, checking that its
+  // uncompressed stream hashes to `diffId`. Present layers are kept as they are.
+  Result<Applied> apply(const std::string& chainId, const std::string& diffId, const std::string& blobPath,
+                        Compression compression);
+
+  Result<> remove(const std::string& chainId);
+  // Removes layer directories whose chain IDs are not in `keep`; returns how many.
+  int sweep(const std::set<std::string>& keep);
+  int64_t usage() const;
+
+ private:
+  LayerStore(std::string dir, int64_t max, UnpackOptions opts) : dir_(std::move(dir)), max_(max), opts_(opts) {}
+  std::string dir_;
+  int64_t max_;
+  UnpackOptions opts_;
+};
+
+// Bytes and inodes used under a directory tree (not following symlinks).
+struct DiskUsage {
+  int64_t bytes = 0;
+  int64_t inodes = 0;
+};
+DiskUsage diskUsage(const std::string& path);
+
+}  // namespace crix::storage
