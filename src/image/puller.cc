@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/fault.h"
 #include "common/log.h"
 #include "image/digest.h"
 #include "image/image_store.h"
@@ -121,6 +122,7 @@ Result<std::string> ImageStore::pullOnce(const Reference& ref, const RegistryAut
   TRY(content_.put(manifestDigest, manifestBody));
 
   TRY(fetchLayers(*registry, doc, config, ref.string()));
+  faultPoint("pull-before-commit");
 
   Image img;
   img.id = doc.config.digest;
