@@ -66,8 +66,13 @@ class ImageStore {
   Result<> load();
 
   // Pulls `ref`; returns the image ID. Concurrent pulls of one reference
-  // share one pull.
+  // share one pull. "oci-archive:PATH" and "docker-archive:PATH" import a
+  // local archive instead (see importArchive).
   Result<std::string> pull(std::string_view ref, const RegistryAuth& auth);
+
+  // Loads every image of an OCI image layout archive or a `docker save`
+  // archive (tar, optionally gzip) without a registry; returns their IDs.
+  Result<std::vector<std::string>> importArchive(const std::string& path);
 
   // By ID (full, or a unique hex prefix of 12 or more), tag or digest reference.
   std::optional<Image> find(std::string_view refOrId) const;
@@ -81,6 +86,9 @@ class ImageStore {
 
  private:
   Result<std::string> pullOnce(const Reference& ref, const RegistryAuth& auth);
+  // Fetches `ref` (by its tag or digest) from `source` and records it. A
+  // ref with an empty path records an untagged image.
+  Result<std::string> pullFrom(Registry& source, const Reference& ref);
   Result<> fetchLayers(Registry& registry, const ManifestDoc& manifest, const ImageConfig& config,
                        const std::string& name);
   Result<> commit(const Image& image, const Reference& ref, const std::string& repoDigest,

@@ -46,6 +46,12 @@ class Progress {
 }  // namespace
 
 Result<std::string> ImageStore::pull(std::string_view text, const RegistryAuth& auth) {
+  // Local archives, named as Podman's transports name them.
+  for (std::string_view scheme : {"oci-archive:", "docker-archive:"}) {
+    if (!text.starts_with(scheme)) continue;
+    auto ids = TRY(importArchive(std::string(text.substr(scheme.size()))));
+    return ids.front();
+  }
   auto refs = TRY(candidates(text, opts_.searchRegistries));
   std::optional<Error> firstError;
   for (const auto& ref : refs) {
@@ -84,6 +90,11 @@ Result<std::string> ImageStore::pull(std::string_view text, const RegistryAuth& 
 
 Result<std::string> ImageStore::pullOnce(const Reference& ref, const RegistryAuth& auth) {
   auto registry = registry_.open(ref, auth);
+  return pullFrom(*registry, ref);
+}
+
+Result<std::string> ImageStore::pullFrom(Registry& source, const Reference& ref) {
+  Registry* registry = &source;
   auto top = TRY(registry->manifest(ref.digest.empty() ? ref.tag : ref.digest));
   auto doc = TRY(parseManifest(top.body, top.contentType));
   std::string topDigest = top.digest;
@@ -139,7 +150,7 @@ Result<std::string> ImageStore::pullOnce(const Reference& ref, const RegistryAut
     img.size += bytes;
     layerRecords.push_back({img.chainIds[i], i ? img.chainIds[i - 1] : "", config.diffIds[i], bytes});
   }
-  TRY(commit(img, ref, ref.digested(topDigest), layerRecords));
+  TRY(commit(img, ref, ref.path.empty() ? "" : ref.digested(topDigest), layerRecords));
   return img.id;
 }
 
@@ -220,10 +231,11 @@ Result<> ImageStore::commit(const Image& pulled, const Reference& ref, const std
     img.repoTags = it->second.repoTags;
     img.repoDigests = it->second.repoDigests;
   }
-  std::string tag = ref.tag.empty() ? "" : ref.tagged();
+  std::string tag = ref.tag.empty() || ref.path.empty() ? "" : ref.tagged();
   if (!tag.empty() && std::find(img.repoTags.begin(), img.repoTags.end(), tag) == img.repoTags.end())
     img.repoTags.push_back(tag);
-  if (std::find(img.repoDigests.begin(), img.repoDigests.end(), repoDigest) == img.repoDigests.end())
+  if (!repoDigest.empty() &&
+      std::find(img.repoDigests.begin(), img.repoDigests.end(), repoDigest) == img.repoDigests.end())
     img.repoDigests.push_back(repoDigest);
   img.pinned = isPinned(img);
 

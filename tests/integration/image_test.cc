@@ -5,12 +5,15 @@
 #include <sys/xattr.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "integration/auth_proxy.h"
 #include "integration/daemon_fixture.h"
 #include "integration/registry_fixture.h"
+#include "sys/process.h"
 
 namespace crix::test {
 namespace {
@@ -296,6 +299,112 @@ TEST_F(ImageTest, KilledMidPullLeavesNothingAndPullsAgain) {
   auto s = pull(*d, ref("crix/busybox:1.35"));
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(list(*d).size(), 1u);
+}
+
+}  // namespace
+}  // namespace crix::test
+
+namespace crix::test {
+namespace {
+
+TEST_F(ImageTest, BearerTokenAuth) {
+  AuthProxy proxy(TestRegistry::get().host());
+  auto d = start("[registries.\"" + proxy.host() + "\"]\ninsecure = true\n");
+  auto pullWith = [&](const std::function<void(v1::AuthConfig*)>& set, const std::string& image) {
+    v1::PullImageRequest req;
+    req.mutable_image()->set_image(proxy.host() + "/" + image);
+    set(req.mutable_auth());
+    v1::PullImageResponse resp;
+    return d->images()->PullImage(rpcContext(60000).get(), req, &resp);
+  };
+  auto anonymous = pullWith([](v1::AuthConfig*) {}, "crix/pause:1");
+  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::PERMISSION_DENIED) << anonymous.error_message();
+  auto wrong = pullWith([](v1::AuthConfig* a) { a->set_username("crix"), a->set_password("wrong"); }, "crix/pause:1");
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::PERMISSION_DENIED) << wrong.error_message();
+  EXPECT_EQ(proxy.tokenRequests(), 0);
+
+  auto withPassword =
+      pullWith([](v1::AuthConfig* a) { a->set_username(AuthProxy::kUser), a->set_password(AuthProxy::kPassword); },
+               "crix/pause:1");
+  ASSERT_TRUE(withPassword.ok()) << withPassword.error_message();
+  EXPECT_EQ(proxy.tokenRequests(), 1);
+  auto withAuthField = pullWith([](v1::AuthConfig* a) { a->set_auth("Y3JpeDpzZWNyZXQ="); }, "crix/busybox-dyn:1");
+  ASSERT_TRUE(withAuthField.ok()) << withAuthField.error_message();
+  EXPECT_EQ(proxy.tokenRequests(), 2);
+  auto withToken = pullWith([](v1::AuthConfig* a) { a->set_registry_token(AuthProxy::kToken); }, "crix/busybox-uid:1");
+  ASSERT_TRUE(withToken.ok()) << withToken.error_message();
+  EXPECT_EQ(proxy.tokenRequests(), 2);  // a registry token is used as it is
+}
+
+}  // namespace
+}  // namespace crix::test
+
+namespace crix::test {
+namespace {
+
+// Builds an OCI layout archive and a docker save archive of crix/pause:1
+// from the registry's own blobs, with curl, jq, tar and gzip.
+const char* kMakeArchives = R"SH(
+set -euo pipefail
+reg=$1 out=$2
+acc='application/vnd.oci.image.manifest.v1+json'
+m=$(curl -sf -H "Accept: $acc" "http://$reg/v2/crix/pause/manifests/1")
+oci=$out/oci; mkdir -p "$oci/blobs/sha256"
+fetch() { curl -sf -o "$oci/blobs/sha256/${1#sha256:}" "http://$reg/v2/crix/pause/blobs/$1"; }
+for d in $(echo "$m" | jq -r '.config.digest, .layers[].digest'); do fetch "$d"; done
+md=$(printf '%s' "$m" | sha256sum | cut -d' ' -f1)
+printf '%s' "$m" > "$oci/blobs/sha256/$md"
+echo '{"imageLayoutVersion":"1.0.0"}' > "$oci/oci-layout"
+jq -n --arg d "sha256:$md" --argjson s "$(printf '%s' "$m" | wc -c)" \
+  '{schemaVersion:2, manifests:[{mediaType:"application/vnd.oci.image.manifest.v1+json", digest:$d, size:$s,
+    annotations:{"org.opencontainers.image.ref.name":"localhost/imported/oci:1"}}]}' > "$oci/index.json"
+tar -C "$oci" -cf "$out/oci.tar" .
+ds=$out/dsave; mkdir -p "$ds/layer"
+cfg=$(echo "$m" | jq -r .config.digest); cp "$oci/blobs/sha256/${cfg#sha256:}" "$ds/config.json"
+l=$(echo "$m" | jq -r '.layers[0].digest'); gzip -dc "$oci/blobs/sha256/${l#sha256:}" > "$ds/layer/layer.tar"
+echo '[{"Config":"config.json","RepoTags":["localhost/imported/dsave:1"],"Layers":["layer/layer.tar"]}]' > "$ds/manifest.json"
+tar -C "$ds" -czf "$out/dsave.tar.gz" .
+)SH";
+
+TEST_F(ImageTest, ImportArchivesAndCrixctl) {
+  auto d = start();
+  std::string out = tmp_ / "archives";
+  fs::create_directories(out);
+  auto made = sys::runCommand({"/bin/bash", "-c", kMakeArchives, "make", TestRegistry::get().host(), out});
+  ASSERT_TRUE(made && made->exitCode == 0) << (made ? made->err : made.error().message());
+
+  auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {CRIXCTL_PATH, "-r", d->socket()});
+    auto r = sys::runCommand(args);
+    EXPECT_TRUE(r);
+    return r ? *r : sys::CommandResult{};
+  };
+  auto oci = ctl({"image", "import", out + "/oci.tar"});
+  ASSERT_EQ(oci.exitCode, 0) << oci.err;
+  auto dsave = ctl({"image", "import", out + "/dsave.tar.gz"});
+  ASSERT_EQ(dsave.exitCode, 0) << dsave.err;
+  auto ociImg = status(*d, "localhost/imported/oci:1");
+  auto dsaveImg = status(*d, "localhost/imported/dsave:1");
+  ASSERT_TRUE(ociImg && dsaveImg);
+  EXPECT_EQ(ociImg->id(), dsaveImg->id());  // the same config: the same image
+  EXPECT_EQ(ociImg->repo_tags_size(), 2);
+
+  auto listed = ctl({"images"});
+  EXPECT_NE(listed.out.find("localhost/imported/oci:1"), std::string::npos) << listed.out;
+  auto inspected = ctl({"inspecti", "localhost/imported/dsave:1"});
+  EXPECT_EQ(inspected.exitCode, 0);
+  EXPECT_NE(inspected.out.find("\"imageSpec"), std::string::npos);
+  auto pulled = ctl({"pull", ref("crix/busybox-uid:1")});
+  EXPECT_EQ(pulled.exitCode, 0) << pulled.err;
+  EXPECT_EQ(ctl({"rmi", ref("crix/busybox-uid:1")}).exitCode, 0);
+  EXPECT_EQ(ctl({"imagefsinfo"}).exitCode, 0);
+  auto bad = ctl({"pull", "Bad::Ref"});
+  EXPECT_EQ(bad.exitCode, 1);
+  EXPECT_NE(bad.err.find("Bad::Ref"), std::string::npos) << bad.err;
+  // Not an archive at all.
+  std::ofstream(out + "/junk.tar") << std::string(4096, 'j');
+  EXPECT_EQ(ctl({"image", "import", out + "/junk.tar"}).exitCode, 1);
+  EXPECT_TRUE(fs::is_empty(d->root() + "/content/ingest"));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // crixctl: a CRI client for crixd or any other CRI runtime socket.
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -71,6 +73,94 @@ int info(const Client& c) {
   return 0;
 }
 
+v1::ImageSpec spec(const std::string& image) {
+  v1::ImageSpec s;
+  s.set_image(image);
+  return s;
+}
+
+void printJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.add_whitespace = true;
+  opts.preserve_proto_field_names = false;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, opts);
+  std::cout << out;
+}
+
+int pull(const Client& c, const std::string& image, const std::string& creds) {
+  auto stub = v1::ImageService::NewStub(c.channel());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::hours(1));  // big images take time
+  v1::PullImageRequest req;
+  *req.mutable_image() = spec(image);
+  if (auto colon = creds.find(':'); colon != std::string::npos) {
+    req.mutable_auth()->set_username(creds.substr(0, colon));
+    req.mutable_auth()->set_password(creds.substr(colon + 1));
+  }
+  v1::PullImageResponse resp;
+  if (auto s = stub->PullImage(&ctx, req, &resp); !s.ok()) return report(s, "pull " + image);
+  std::cout << "Image is up to date for " << resp.image_ref() << "\n";
+  return 0;
+}
+
+int images(const Client& c) {
+  auto stub = v1::ImageService::NewStub(c.channel());
+  grpc::ClientContext ctx;
+  c.prepare(ctx);
+  v1::ListImagesResponse resp;
+  if (auto s = stub->ListImages(&ctx, {}, &resp); !s.ok()) return report(s, "list images");
+  std::printf("%-60s %-14s %10s\n", "IMAGE", "ID", "SIZE");
+  for (const auto& img : resp.images()) {
+    std::string id = img.id().substr(img.id().find(':') + 1, 13);
+    std::string size = std::to_string(img.size() / 1000) + "kB";
+    if (img.repo_tags().empty()) std::printf("%-60s %-14s %10s\n", "<none>", id.c_str(), size.c_str());
+    for (const auto& tag : img.repo_tags()) std::printf("%-60s %-14s %10s\n", tag.c_str(), id.c_str(), size.c_str());
+  }
+  return 0;
+}
+
+int inspecti(const Client& c, const std::string& image) {
+  auto stub = v1::ImageService::NewStub(c.channel());
+  grpc::ClientContext ctx;
+  c.prepare(ctx);
+  v1::ImageStatusRequest req;
+  *req.mutable_image() = spec(image);
+  req.set_verbose(true);
+  v1::ImageStatusResponse resp;
+  if (auto s = stub->ImageStatus(&ctx, req, &resp); !s.ok()) return report(s, "image status");
+  if (!resp.has_image()) {
+    std::cerr << "crixctl: no such image " << image << "\n";
+    return 1;
+  }
+  printJson(resp);
+  std::cout << "\n";
+  return 0;
+}
+
+int rmi(const Client& c, const std::string& image) {
+  auto stub = v1::ImageService::NewStub(c.channel());
+  grpc::ClientContext ctx;
+  c.prepare(ctx);
+  v1::RemoveImageRequest req;
+  *req.mutable_image() = spec(image);
+  v1::RemoveImageResponse resp;
+  if (auto s = stub->RemoveImage(&ctx, req, &resp); !s.ok()) return report(s, "remove " + image);
+  std::cout << "Deleted: " << image << "\n";
+  return 0;
+}
+
+int imagefsinfo(const Client& c) {
+  auto stub = v1::ImageService::NewStub(c.channel());
+  grpc::ClientContext ctx;
+  c.prepare(ctx);
+  v1::ImageFsInfoResponse resp;
+  if (auto s = stub->ImageFsInfo(&ctx, {}, &resp); !s.ok()) return report(s, "image fs info");
+  printJson(resp);
+  std::cout << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,8 +173,29 @@ int main(int argc, char** argv) {
   app.fallthrough();
   auto* versionCmd = app.add_subcommand("version", "print the runtime's name and versions");
   auto* infoCmd = app.add_subcommand("info", "print the runtime's status conditions and configuration");
+  std::string image, creds, archive;
+  auto* pullCmd = app.add_subcommand("pull", "pull an image");
+  pullCmd->add_option("image", image, "image reference")->required();
+  pullCmd->add_option("--creds", creds, "registry credentials, USER:PASSWORD");
+  auto* imagesCmd = app.add_subcommand("images", "list images");
+  auto* inspectiCmd = app.add_subcommand("inspecti", "show an image's status, config and manifest");
+  inspectiCmd->add_option("image", image, "image reference or ID")->required();
+  auto* rmiCmd = app.add_subcommand("rmi", "remove an image (or one of its tags)");
+  rmiCmd->add_option("image", image, "image reference or ID")->required();
+  auto* fsCmd = app.add_subcommand("imagefsinfo", "show the disk space images and containers use");
+  auto* imageCmd = app.add_subcommand("image", "image archive commands");
+  auto* importCmd = imageCmd->add_subcommand("import", "load an OCI layout or docker save archive");
+  importCmd->add_option("file", archive, "archive file (tar or tar.gz)")->required()->check(CLI::ExistingFile);
+  imageCmd->require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
   if (*versionCmd) return version(client);
   if (*infoCmd) return info(client);
+  if (*pullCmd) return pull(client, image, creds);
+  if (*imagesCmd) return images(client);
+  if (*inspectiCmd) return inspecti(client, image);
+  if (*rmiCmd) return rmi(client, image);
+  if (*fsCmd) return imagefsinfo(client);
+  // crixd reads the archive itself, so the path must be absolute.
+  if (*importCmd) return pull(client, "oci-archive:" + std::filesystem::absolute(archive).string(), "");
   return 1;
 }
