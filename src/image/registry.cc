@@ -164,11 +164,14 @@ class Session final : public Registry {
       req.headers.push_back("Accept: " + manifestAcceptHeader());
       auto resp = send(ep, req);
       if (!resp) {
-        lastError = resp.error().message();
+        lastError += (lastError.empty() ? "" : "; ") + resp.error().message();
         if (!ep.upstream) continue;
-        return fail(resp.error());
+        return fail(Error(resp.error().code(), lastError));
       }
-      if (resp->status == 404 && !ep.upstream) continue;  // the mirror lacks it; the next one may not
+      if (resp->status == 404 && !ep.upstream) {
+        lastError += (lastError.empty() ? "" : "; ") + ("mirror " + ep.host + " does not have it");
+        continue;  // the next mirror, or the registry itself, may
+      }
       if (resp->status == 404)
         return fail(Code::NotFound, "image " + ref_.name() + ":" + tagOrDigest + " not found on " + ep.host);
       if (resp->status < 200 || resp->status >= 300) {

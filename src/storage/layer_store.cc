@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
+#include <set>
+#include <thread>
 
 #include "common/log.h"
 #include "sys/fs.h"
@@ -25,12 +27,16 @@ std::string hexOf(const std::string& digest) {
 
 DiskUsage diskUsage(const std::string& path) {
   DiskUsage u;
+  // A file with several names takes its space once (a busybox image is one
+  // binary with hundreds of links).
+  std::set<std::pair<dev_t, ino_t>> linked;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
     struct stat st {};
     if (::lstat(it->path().c_str(), &st) != 0) continue;
+    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && !linked.insert({st.st_dev, st.st_ino}).second) continue;
     u.bytes += static_cast<int64_t>(st.st_blocks) * 512;
     u.inodes += 1;
   }
@@ -102,15 +108,20 @@ Result<LayerStore::Applied> LayerStore::apply(const std::string& chainId, const 
 
 Result<> LayerStore::remove(const std::string& chainId) {
   std::string path = dir_ + "/" + hexOf(chainId);
-  // Rename first so that a crash mid-delete leaves a tmp- dir, swept at start-up.
-  std::string doomed = dir_ + "/tmp-rm-" + hexOf(chainId);
+  // The rename makes the layer gone at once; the files go in the
+  // background (a big layer takes seconds), and a crash mid-delete leaves
+  // a tmp- directory that the next start-up sweeps.
+  static std::atomic<uint64_t> counter{0};
+  std::string doomed = dir_ + "/tmp-rm-" + hexOf(chainId).substr(0, 16) + "-" + std::to_string(counter++);
   if (::rename(path.c_str(), doomed.c_str()) != 0) {
     if (errno == ENOENT) return {};
     return failErrno("remove layer " + chainId, errno);
   }
-  std::error_code ec;
-  fs::remove_all(doomed, ec);
-  if (ec) return fail(Code::Internal, "remove layer " + chainId + ": " + ec.message());
+  std::thread([doomed] {
+    std::error_code ec;
+    fs::remove_all(doomed, ec);
+    if (ec) log::warn("cannot delete removed layer", {{"path", doomed}, {"error", ec.message()}});
+  }).detach();
   return {};
 }
 

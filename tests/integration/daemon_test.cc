@@ -133,10 +133,10 @@ TEST_F(DaemonTest, UnimplementedCallsNameThemselves) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_NE(s.error_message().find("RunPodSandbox"), std::string::npos) << s.error_message();
 
-  v1::PullImageResponse pull;
-  s = d->images()->PullImage(rpcContext().get(), {}, &pull);
+  v1::ListContainersResponse containers;
+  s = d->runtime()->ListContainers(rpcContext().get(), {}, &containers);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(s.error_message().find("PullImage"), std::string::npos);
+  EXPECT_NE(s.error_message().find("ListContainers"), std::string::npos);
 
   auto ctx = rpcContext();
   auto events = d->runtime()->GetContainerEvents(ctx.get(), {});

@@ -53,6 +53,17 @@ TEST(LayerStream, CorruptGzipIsRefused) {
   EXPECT_EQ(r.error().code(), Code::InvalidArgument);
 }
 
+TEST(DiskUsage, CountsHardLinkedFilesOnce) {
+  test::TempDir dir;
+  fs::create_directories(dir / "t");
+  dir.write("t/big", std::string(1 << 20, 'x'));
+  for (int i = 0; i < 10; ++i) fs::create_hard_link(dir / "t/big", dir / ("t/link" + std::to_string(i)));
+  auto u = diskUsage(dir / "t");
+  EXPECT_GE(u.bytes, 1 << 20);
+  EXPECT_LT(u.bytes, 2 << 20);
+  EXPECT_EQ(u.inodes, 1);  // one inode, eleven names
+}
+
 class LayerStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
