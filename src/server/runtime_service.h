@@ -3,6 +3,7 @@
 
 #include "config/config.h"
 #include "crix/proto/api.grpc.pb.h"
+#include "lifecycle/pod_manager.h"
 #include "lifecycle/runtime_health.h"
 #include "server/unimplemented.h"
 
@@ -10,7 +11,8 @@ namespace crix::server {
 
 class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
  public:
-  RuntimeService(const config::Config& cfg, lifecycle::RuntimeHealth& health) : cfg_(cfg), health_(health) {}
+  RuntimeService(const config::Config& cfg, lifecycle::RuntimeHealth& health, lifecycle::PodManager& pods)
+      : cfg_(cfg), health_(health), pods_(pods) {}
 
   grpc::Status Version(grpc::ServerContext*, const ::runtime::v1::VersionRequest*,
                        ::runtime::v1::VersionResponse*) override;
@@ -19,11 +21,17 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
   grpc::Status RuntimeConfig(grpc::ServerContext*, const ::runtime::v1::RuntimeConfigRequest*,
                              ::runtime::v1::RuntimeConfigResponse*) override;
 
-  CRIX_UNARY_TODO(RunPodSandbox)
-  CRIX_UNARY_TODO(StopPodSandbox)
-  CRIX_UNARY_TODO(RemovePodSandbox)
-  CRIX_UNARY_TODO(PodSandboxStatus)
-  CRIX_UNARY_TODO(ListPodSandbox)
+  // Pods (pod_service.cc).
+  grpc::Status RunPodSandbox(grpc::ServerContext*, const ::runtime::v1::RunPodSandboxRequest*,
+                             ::runtime::v1::RunPodSandboxResponse*) override;
+  grpc::Status StopPodSandbox(grpc::ServerContext*, const ::runtime::v1::StopPodSandboxRequest*,
+                              ::runtime::v1::StopPodSandboxResponse*) override;
+  grpc::Status RemovePodSandbox(grpc::ServerContext*, const ::runtime::v1::RemovePodSandboxRequest*,
+                                ::runtime::v1::RemovePodSandboxResponse*) override;
+  grpc::Status PodSandboxStatus(grpc::ServerContext*, const ::runtime::v1::PodSandboxStatusRequest*,
+                                ::runtime::v1::PodSandboxStatusResponse*) override;
+  grpc::Status ListPodSandbox(grpc::ServerContext*, const ::runtime::v1::ListPodSandboxRequest*,
+                              ::runtime::v1::ListPodSandboxResponse*) override;
   CRIX_STREAM_TODO(StreamPodSandboxes, StreamPodSandboxesRequest, StreamPodSandboxesResponse)
   CRIX_UNARY_TODO(CreateContainer)
   CRIX_UNARY_TODO(StartContainer)
@@ -57,6 +65,7 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
  private:
   const config::Config& cfg_;
   lifecycle::RuntimeHealth& health_;
+  lifecycle::PodManager& pods_;
 };
 
 }  // namespace crix::server

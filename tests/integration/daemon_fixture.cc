@@ -19,11 +19,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char* kTestConflist = R"({
+// Pod traffic stays on this machine: a private bridge, no default route.
+std::string testConflist(const std::string& ipamDir) {
+  return R"({
   "cniVersion": "1.0.0",
   "name": "crix-test",
-  "plugins": [{"type": "bridge", "bridge": "crixtest0", "ipam": {"type": "host-local", "subnet": "10.199.0.0/24"}}]
+  "plugins": [
+    {"type": "bridge", "bridge": "crixtest0", "isGateway": true,
+     "ipam": {"type": "host-local", "subnet": "10.199.0.0/24", "dataDir": ")" +
+         ipamDir + R"("}},
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
 })";
+}
 
 }  // namespace
 
@@ -152,7 +160,7 @@ std::unique_ptr<grpc::ClientContext> rpcContext(int ms) {
 
 DaemonTest::DaemonTest() : cniDir_(tmp_ / "cni") {
   std::filesystem::create_directories(cniDir_);
-  std::ofstream(cniDir_ + "/10-crix-test.conflist") << kTestConflist;
+  std::ofstream(cniDir_ + "/10-crix-test.conflist") << testConflist(tmp_ / "ipam");
 }
 
 std::string DaemonTest::config(const std::string& extra) const {

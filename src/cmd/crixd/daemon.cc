@@ -14,7 +14,9 @@
 #include "image/content_store.h"
 #include "image/image_store.h"
 #include "image/registry.h"
+#include "lifecycle/pod_manager.h"
 #include "lifecycle/runtime_health.h"
+#include "network/cni.h"
 #include "server/image_service.h"
 #include "server/runtime_service.h"
 #include "storage/layer_store.h"
@@ -71,8 +73,12 @@ int runDaemon(const config::Config& cfg) {
 
   if (auto claimed = sys::claimSocketPath(cfg.listen); !claimed) return failStartup(claimed.error());
 
+  network::CniNetwork cni(cfg.cniConfigDir, cfg.cniPluginDirs, cfg.root + "/cni");
+  lifecycle::PodManager pods(cfg, **store, cni);
+  if (auto loaded = pods.load(); !loaded) return failStartup(loaded.error().wrap("load pods"));
+
   lifecycle::RuntimeHealth health(cfg);
-  server::RuntimeService runtimeService(cfg, health);
+  server::RuntimeService runtimeService(cfg, health, pods);
   server::ImageService imageService(images, cfg.root + "/containers");
 
   grpc::ServerBuilder builder;

@@ -1,0 +1,311 @@
+#include "lifecycle/pod_manager.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "common/fault.h"
+#include "common/log.h"
+#include "lifecycle/pod_files.h"
+#include "lifecycle/rollback.h"
+#include "network/netns.h"
+#include "sys/fs.h"
+#include "sys/unique_fd.h"
+
+namespace crix::lifecycle {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string newId() {
+  unsigned char b[32];
+  if (::getrandom(b, sizeof b, 0) != sizeof b) std::abort();
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (unsigned char c : b) id += {hex[c >> 4], hex[c & 15]};
+  return id;
+}
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Writes net.* sysctls inside the pod's network namespace, from a thread
+// that joins it so that crixd's own namespace is untouched.
+Result<> applyNetSysctls(const std::string& netns, const std::map<std::string, std::string>& sysctls) {
+  std::map<std::string, std::string> net;
+  for (const auto& [k, v] : sysctls)
+    if (k.starts_with("net.")) net[k] = v;
+  if (net.empty()) return {};
+  Result<> result;
+  std::thread worker([&] {
+    sys::UniqueFd ns(::open(netns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns.valid() || ::setns(ns.get(), CLONE_NEWNET) != 0) {
+      result = failErrno("join " + netns, errno);
+      return;
+    }
+    for (const auto& [k, v] : net) {
+      std::string key = k;
+      std::replace(key.begin(), key.end(), '.', '/');
+      sys::UniqueFd fd(::open(("/proc/sys/" + key).c_str(), O_WRONLY | O_CLOEXEC));
+      if (!fd.valid() || ::write(fd.get(), v.data(), v.size()) < 0) {
+        result = failErrno("set sysctl " + k + "=" + v, errno);
+        return;
+      }
+    }
+  });
+  worker.join();
+  return result;
+}
+
+}  // namespace
+
+bool isNamespacedSysctl(const std::string& n) {
+  static const std::set<std::string> ipc = {"kernel.shm_rmid_forced", "kernel.shmmax", "kernel.shmall", "kernel.shmmni",
+                                            "kernel.msgmax",          "kernel.msgmnb", "kernel.msgmni", "kernel.sem"};
+  return ipc.count(n) || n.starts_with("fs.mqueue.") || n.starts_with("net.");
+}
+
+PodManager::PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net)
+    : cfg_(cfg), db_(db), net_(net) {}
+
+Result<> PodManager::load() {
+  std::vector<store::SandboxRecord> records;
+  TRY(db_.read([&](store::Tables& t) -> Result<> {
+    records = TRY(t.listSandboxes());
+    return {};
+  }));
+  std::lock_guard lock(mu_);
+  for (const auto& r : records) {
+    auto s = sandboxFromJson(r.data);
+    if (!s) {
+      log::error("cannot read pod record", {{"pod", r.id}, {"error", s.error().message()}});
+      continue;
+    }
+    names_[s->name] = s->id;
+    pods_[s->id] = *s;
+  }
+  return {};
+}
+
+Result<> PodManager::validate(const PodConfig& c, std::string* handler) const {
+  const auto& m = c.metadata;
+  if (m.name.empty() || m.uid.empty() || m.ns.empty())
+    return fail(Code::InvalidArgument, "pod metadata needs a name, a namespace and a uid");
+  if (!c.logDirectory.empty() && c.logDirectory[0] != '/')
+    return fail(Code::InvalidArgument, "log_directory \"" + c.logDirectory + "\" is not an absolute path");
+  TRY(validateDns(c));
+  for (const auto& [k, v] : c.sysctls) {
+    if (!isNamespacedSysctl(k))
+      return fail(Code::InvalidArgument, "sysctl " + k + " is not namespaced and cannot be set for a pod");
+    if (k.starts_with("net.") && c.network == NamespaceMode::Node)
+      return fail(Code::InvalidArgument, "sysctl " + k + " needs the pod's own network namespace, not the host's");
+    if (!k.starts_with("net.") && c.ipc == NamespaceMode::Node)
+      return fail(Code::InvalidArgument, "sysctl " + k + " needs the pod's own IPC namespace, not the host's");
+  }
+  if (!c.cgroupParent.empty()) {
+    bool systemd = cfg_.cgroupDriver == "systemd";
+    bool slice = c.cgroupParent.ends_with(".slice") && c.cgroupParent.find('/') == std::string::npos;
+    if (systemd && !slice)
+      return fail(Code::InvalidArgument,
+                  "cgroup parent \"" + c.cgroupParent +
+                      "\" is not a systemd slice (the systemd driver wants e.g. kubepods.slice)");
+    if (!systemd && c.cgroupParent[0] != '/')
+      return fail(Code::InvalidArgument,
+                  "cgroup parent \"" + c.cgroupParent +
+                      "\" is not an absolute cgroupfs path (the cgroupfs driver wants e.g. /kubepods)");
+  }
+  *handler = c.runtimeHandler.empty() ? cfg_.defaultRuntime : c.runtimeHandler;
+  if (!cfg_.runtimes.count(*handler)) {
+    std::string known;
+    for (const auto& [name, h] : cfg_.runtimes) known += (known.empty() ? "" : ", ") + name;
+    return fail(Code::InvalidArgument, "unknown runtime handler \"" + *handler + "\" (known: " + known + ")");
+  }
+  if (c.pid == NamespaceMode::Pod)
+    return fail(Code::Unimplemented,
+                "pods whose containers share one PID namespace need an infra container, which crix does not run yet");
+  return {};
+}
+
+Result<> PodManager::persist(const Sandbox& s) {
+  return db_.write([&](store::Tables& t) -> Result<> {
+    return t.putSandbox({s.id, s.name, s.state == SandboxState::Ready ? "ready" : "notready", s.createdAt, toJson(s)});
+  });
+}
+
+Result<std::string> PodManager::run(const PodConfig& config) {
+  Sandbox s;
+  s.config = config;
+  TRY(validate(config, &s.handler));
+  s.id = newId();
+  s.name = podName(config.metadata);
+  s.createdAt = nowNs();
+  Rollback undo;
+
+  {
+    std::lock_guard lock(mu_);
+    if (auto taken = names_.find(s.name); taken != names_.end())
+      return fail(Code::AlreadyExists, "cannot reserve pod name \"" + s.name + "\": taken by " + taken->second);
+    names_[s.name] = s.id;
+  }
+  undo.push([this, name = s.name] {
+    std::lock_guard lock(mu_);
+    names_.erase(name);
+  });
+  faultPoint("pod-after-reserve");
+
+  s.podDir = cfg_.stateDir + "/pods/" + s.id;
+  TRY(sys::mkdirAll(s.podDir, 0755));
+  undo.push([dir = s.podDir] {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  });
+  if (!config.logDirectory.empty()) TRY(sys::mkdirAll(config.logDirectory, 0755));
+
+  if (config.network != NamespaceMode::Node) {
+    TRY(sys::mkdirAll(cfg_.stateDir + "/netns", 0755));
+    s.netnsPath = cfg_.stateDir + "/netns/" + s.id;
+    TRY_CTX(network::createNetns(s.netnsPath), "pod " + s.name);
+    undo.push([path = s.netnsPath] { (void)network::removeNetns(path); });
+    faultPoint("pod-after-netns");
+
+    network::Attachment a;
+    a.containerId = s.id;
+    a.netnsPath = s.netnsPath;
+    a.args = {{"K8S_POD_NAMESPACE", config.metadata.ns},
+              {"K8S_POD_NAME", config.metadata.name},
+              {"K8S_POD_INFRA_CONTAINER_ID", s.id},
+              {"K8S_POD_UID", config.metadata.uid}};
+    a.portMappings = config.portMappings;
+    a.dnsServers = config.dnsServers;
+    a.dnsSearches = config.dnsSearches;
+    a.dnsOptions = config.dnsOptions;
+    auto st = TRY_CTX(net_.add(a), "pod " + s.name + " network");
+    undo.push([this, id = s.id] {
+      if (auto r = net_.del(id); !r)
+        log::warn("rollback: CNI DEL failed", {{"pod", id}, {"error", r.error().message()}});
+    });
+    s.network = st.network;
+    s.ips = st.ips;
+    faultPoint("pod-after-cni");
+    TRY(applyNetSysctls(s.netnsPath, config.sysctls));
+  }
+
+  TRY(writePodFiles(s));
+  if (config.ipc != NamespaceMode::Node) {
+    TRY(mountShm(s.podDir, kDefaultShmBytes));
+    undo.push([dir = s.podDir] { (void)unmountShm(dir); });
+  }
+
+  TRY(persist(s));
+  faultPoint("pod-after-persist");
+  {
+    std::lock_guard lock(mu_);
+    pods_[s.id] = s;
+  }
+  undo.commit();
+  log::info("pod ready", {{"pod", s.name}, {"id", s.id}, {"ip", s.ips.empty() ? "" : s.ips.front()}});
+  return s.id;
+}
+
+std::shared_ptr<std::mutex> PodManager::lockFor(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto& l = podLocks_[id];
+  if (!l) l = std::make_shared<std::mutex>();
+  return l;
+}
+
+Result<std::string> PodManager::resolveId(const std::string& idOrPrefix) const {
+  std::lock_guard lock(mu_);
+  if (pods_.count(idOrPrefix)) return idOrPrefix;
+  std::string found;
+  for (const auto& [id, s] : pods_) {
+    if (!idOrPrefix.empty() && id.starts_with(idOrPrefix)) {
+      if (!found.empty()) return fail(Code::InvalidArgument, "pod id prefix \"" + idOrPrefix + "\" is ambiguous");
+      found = id;
+    }
+  }
+  if (found.empty()) return fail(Code::NotFound, "pod sandbox \"" + idOrPrefix + "\" not found");
+  return found;
+}
+
+Result<> PodManager::release(Sandbox& s) {
+  std::string errors;
+  if (!s.netnsPath.empty()) {
+    if (auto r = net_.del(s.id); !r) errors += r.error().message();
+    if (auto r = network::removeNetns(s.netnsPath); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
+  }
+  if (auto r = unmountShm(s.podDir); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
+  if (!errors.empty()) return fail(Code::Internal, "release pod " + s.id + ": " + errors);
+  return {};
+}
+
+Result<> PodManager::stop(const std::string& idOrPrefix) {
+  auto id = resolveId(idOrPrefix);
+  if (!id) return id.error().code() == Code::NotFound ? Result<>{} : fail(id.error());
+  auto podLock = lockFor(*id);
+  std::lock_guard guard(*podLock);
+  Sandbox s = TRY(get(*id));
+  if (s.state == SandboxState::NotReady) return {};
+  faultPoint("stop-before-release");
+  TRY(release(s));
+  s.state = SandboxState::NotReady;
+  TRY(persist(s));
+  std::lock_guard lock(mu_);
+  pods_[s.id] = s;
+  log::info("pod stopped", {{"pod", s.name}, {"id", s.id}});
+  return {};
+}
+
+Result<> PodManager::remove(const std::string& idOrPrefix) {
+  auto id = resolveId(idOrPrefix);
+  if (!id) return id.error().code() == Code::NotFound ? Result<>{} : fail(id.error());
+  auto podLock = lockFor(*id);
+  std::lock_guard guard(*podLock);
+  auto found = get(*id);
+  if (!found) return {};  // removed while we waited
+  Sandbox s = *found;
+  TRY(release(s));
+  std::error_code ec;
+  fs::remove_all(s.podDir, ec);
+  if (ec) return fail(Code::Internal, "remove " + s.podDir + ": " + ec.message());
+  TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteSandbox(s.id).map([](bool) {}); }));
+  std::lock_guard lock(mu_);
+  pods_.erase(s.id);
+  names_.erase(s.name);
+  podLocks_.erase(s.id);
+  log::info("pod removed", {{"pod", s.name}, {"id", s.id}});
+  return {};
+}
+
+Result<Sandbox> PodManager::get(const std::string& idOrPrefix) const {
+  auto id = TRY(resolveId(idOrPrefix));
+  std::lock_guard lock(mu_);
+  return pods_.at(id);
+}
+
+std::vector<Sandbox> PodManager::list(const PodFilter& f) const {
+  std::lock_guard lock(mu_);
+  std::vector<Sandbox> out;
+  for (const auto& [id, s] : pods_) {
+    if (!f.idPrefix.empty() && !id.starts_with(f.idPrefix)) continue;
+    if (f.state && s.state != *f.state) continue;
+    bool match = true;
+    for (const auto& [k, v] : f.labels) {
+      auto it = s.config.labels.find(k);
+      if (it == s.config.labels.end() || it->second != v) match = false;
+    }
+    if (match) out.push_back(s);
+  }
+  std::sort(out.begin(), out.end(), [](const Sandbox& a, const Sandbox& b) { return a.createdAt < b.createdAt; });
+  return out;
+}
+
+}  // namespace crix::lifecycle

@@ -1,0 +1,68 @@
+// PodManager: RunPodSandbox to RemovePodSandbox.
+//
+// RunPodSandbox: validate → reserve the name → pod directory and files →
+// network namespace → CNI ADD → shm → persist. Every step pushes its undo,
+// so a failure at any step leaves no mount, netns, CNI lease, file, row or
+// reserved name behind.
+//
+// Pods whose containers share no PID namespace need no pause process: their
+// namespaces are pinned by bind mounts and no infra container runs.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "config/config.h"
+#include "lifecycle/sandbox.h"
+#include "network/cni.h"
+#include "store/state_store.h"
+
+namespace crix::lifecycle {
+
+struct PodFilter {
+  std::string idPrefix;
+  std::optional<SandboxState> state;
+  std::map<std::string, std::string> labels;  // all must match
+};
+
+class PodManager {
+ public:
+  PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net);
+
+  // Loads pods from the store (after a restart).
+  Result<> load();
+
+  Result<std::string> run(const PodConfig& config);
+  Result<> stop(const std::string& id);
+  Result<> remove(const std::string& id);
+  Result<Sandbox> get(const std::string& id) const;
+  std::vector<Sandbox> list(const PodFilter& filter) const;
+
+ private:
+  Result<> validate(const PodConfig& c, std::string* handler) const;
+  Result<> persist(const Sandbox& s);
+  // Releases the network and shm of a pod; safe to repeat.
+  Result<> release(Sandbox& s);
+  std::shared_ptr<std::mutex> lockFor(const std::string& id);
+  Result<std::string> resolveId(const std::string& idOrPrefix) const;
+
+  const config::Config& cfg_;
+  store::StateStore& db_;
+  network::NetworkPlugin& net_;
+
+  mutable std::mutex mu_;  // guards the maps below, never held across a CNI or disk step
+  std::map<std::string, Sandbox> pods_;
+  std::map<std::string, std::string> names_;  // reserved name → id
+  std::map<std::string, std::shared_ptr<std::mutex>> podLocks_;
+};
+
+// Sysctls a pod may set: those namespaced by the kernel.
+bool isNamespacedSysctl(const std::string& name);
+
+}  // namespace crix::lifecycle

@@ -1,0 +1,67 @@
+// The pod sandbox model and its states.
+//
+//   RunPodSandbox ──► READY ──StopPodSandbox──► NOTREADY ──RemovePodSandbox──► (gone)
+//                       │                                        ▲
+//                       └──────── RemovePodSandbox (stops first) ┘
+//
+// A READY pod owns: its reserved name, its pod directory
+// (<state_dir>/pods/<id>: hostname, hosts, resolv.conf, shm tmpfs), its
+// pinned network namespace (<state_dir>/netns/<id>, unless it uses the
+// host's network), its CNI attachment and its store row. Stopping releases
+// the network (CNI DEL, netns) and the shm mount; removing releases the rest.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "network/cni.h"
+
+namespace crix::lifecycle {
+
+// The CRI's NamespaceMode values.
+enum class NamespaceMode { Pod = 0, Container = 1, Node = 2, Target = 3 };
+
+struct PodMetadata {
+  std::string name, uid, ns;
+  uint32_t attempt = 0;
+};
+
+struct PodConfig {
+  PodMetadata metadata;
+  std::string hostname;
+  std::string logDirectory;
+  std::vector<std::string> dnsServers, dnsSearches, dnsOptions;
+  std::vector<network::PortMapping> portMappings;
+  std::map<std::string, std::string> labels, annotations;
+  std::string cgroupParent;
+  std::map<std::string, std::string> sysctls;
+  NamespaceMode network = NamespaceMode::Pod, pid = NamespaceMode::Container, ipc = NamespaceMode::Pod;
+  std::string runtimeHandler;
+  bool privileged = false;
+};
+
+enum class SandboxState { Ready, NotReady };
+
+struct Sandbox {
+  std::string id;
+  std::string name;  // the reserved k8s_POD_... name
+  PodConfig config;
+  SandboxState state = SandboxState::Ready;
+  int64_t createdAt = 0;  // ns since the epoch
+  std::string handler;    // the resolved runtime handler
+  std::string podDir;
+  std::string netnsPath;  // empty with host networking
+  std::string network;    // CNI network name
+  std::vector<std::string> ips;
+};
+
+// "k8s_POD_<name>_<namespace>_<uid>_<attempt>"
+std::string podName(const PodMetadata& m);
+
+// JSON for the store's data column, and back.
+std::string toJson(const Sandbox& s);
+Result<Sandbox> sandboxFromJson(const std::string& json);
+
+}  // namespace crix::lifecycle

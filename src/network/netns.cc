@@ -1,0 +1,73 @@
+#include "network/netns.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "sys/unique_fd.h"
+
+namespace crix::network {
+namespace {
+
+Result<> bringLoopbackUp() {
+  sys::UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return failErrno("socket", errno);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) return failErrno("get lo flags", errno);
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) return failErrno("bring lo up", errno);
+  return {};
+}
+
+}  // namespace
+
+Result<> createNetns(const std::string& path) {
+  sys::UniqueFd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+  if (!file.valid()) return failErrno("create netns pin " + path, errno);
+  file.reset();
+  // unshare changes only the calling thread's namespace: do it on a
+  // short-lived thread so that crixd's own threads stay in the host's.
+  Result<> result;
+  std::thread worker([&] {
+    if (::unshare(CLONE_NEWNET) != 0) {
+      result = failErrno("unshare network namespace", errno);
+      return;
+    }
+    if (auto up = bringLoopbackUp(); !up) {
+      result = up;
+      return;
+    }
+    std::string self = "/proc/self/task/" + std::to_string(::syscall(SYS_gettid)) + "/ns/net";
+    if (::mount(self.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0)
+      result = failErrno("pin network namespace at " + path, errno);
+  });
+  worker.join();
+  if (!result) ::unlink(path.c_str());
+  return result;
+}
+
+Result<> removeNetns(const std::string& path) {
+  if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    return failErrno("unpin network namespace " + path, errno);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return failErrno("remove " + path, errno);
+  return {};
+}
+
+bool isNetns(const std::string& path) {
+  struct statfs st {};
+  return ::statfs(path.c_str(), &st) == 0 && st.f_type == NSFS_MAGIC;
+}
+
+}  // namespace crix::network

@@ -1,0 +1,23 @@
+// Network namespaces for pods, pinned by a bind mount so that they outlive
+// any process and survive a crixd restart:
+//
+//   <state_dir>/netns/<pod-id>   ← bind mount of a new namespace's nsfs file
+#pragma once
+
+#include <string>
+
+#include "common/error.h"
+
+namespace crix::network {
+
+// Creates a network namespace with lo up and pins it at `path` (whose
+// directory must exist). On failure nothing is left at `path`.
+Result<> createNetns(const std::string& path);
+
+// Unpins and removes `path`; a missing path is fine.
+Result<> removeNetns(const std::string& path);
+
+// True when `path` is a pinned network namespace.
+bool isNetns(const std::string& path);
+
+}  // namespace crix::network

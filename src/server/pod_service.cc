@@ -1,0 +1,129 @@
+// RuntimeService's pod calls: CRI messages in, lifecycle::PodManager calls,
+// CRI messages out.
+#include <nlohmann/json.hpp>
+
+#include "server/grpc_status.h"
+#include "server/runtime_service.h"
+
+namespace crix::server {
+
+namespace v1 = ::runtime::v1;
+using lifecycle::NamespaceMode;
+
+namespace {
+
+lifecycle::PodConfig fromCri(const v1::PodSandboxConfig& c, const std::string& handler) {
+  lifecycle::PodConfig p;
+  p.metadata = {c.metadata().name(), c.metadata().uid(), c.metadata().namespace_(), c.metadata().attempt()};
+  p.hostname = c.hostname();
+  p.logDirectory = c.log_directory();
+  p.dnsServers = {c.dns_config().servers().begin(), c.dns_config().servers().end()};
+  p.dnsSearches = {c.dns_config().searches().begin(), c.dns_config().searches().end()};
+  p.dnsOptions = {c.dns_config().options().begin(), c.dns_config().options().end()};
+  for (const auto& pm : c.port_mappings()) {
+    std::string proto = pm.protocol() == v1::Protocol::UDP    ? "udp"
+                        : pm.protocol() == v1::Protocol::SCTP ? "sctp"
+                                                              : "tcp";
+    p.portMappings.push_back({proto, pm.container_port(), pm.host_port(), pm.host_ip()});
+  }
+  p.labels = {c.labels().begin(), c.labels().end()};
+  p.annotations = {c.annotations().begin(), c.annotations().end()};
+  const auto& linux = c.linux();
+  p.cgroupParent = linux.cgroup_parent();
+  p.sysctls = {linux.sysctls().begin(), linux.sysctls().end()};
+  const auto& ns = linux.security_context().namespace_options();
+  p.network = static_cast<NamespaceMode>(ns.network());
+  p.pid = static_cast<NamespaceMode>(ns.pid());
+  p.ipc = static_cast<NamespaceMode>(ns.ipc());
+  p.privileged = linux.security_context().privileged();
+  p.runtimeHandler = handler;
+  return p;
+}
+
+void toCri(const lifecycle::Sandbox& s, v1::PodSandboxMetadata* m) {
+  m->set_name(s.config.metadata.name);
+  m->set_uid(s.config.metadata.uid);
+  m->set_namespace_(s.config.metadata.ns);
+  m->set_attempt(s.config.metadata.attempt);
+}
+
+v1::PodSandboxState state(const lifecycle::Sandbox& s) {
+  return s.state == lifecycle::SandboxState::Ready ? v1::SANDBOX_READY : v1::SANDBOX_NOTREADY;
+}
+
+}  // namespace
+
+grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest* req,
+                                           v1::RunPodSandboxResponse* resp) {
+  if (!req->has_config()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "RunPodSandbox: config is required");
+  auto id = pods_.run(fromCri(req->config(), req->runtime_handler()));
+  if (!id) return toStatus(id.error());
+  resp->set_pod_sandbox_id(*id);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::StopPodSandbox(grpc::ServerContext*, const v1::StopPodSandboxRequest* req,
+                                            v1::StopPodSandboxResponse*) {
+  if (req->pod_sandbox_id().empty())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "StopPodSandbox: pod_sandbox_id is required");
+  return toStatus(pods_.stop(req->pod_sandbox_id()));
+}
+
+grpc::Status RuntimeService::RemovePodSandbox(grpc::ServerContext*, const v1::RemovePodSandboxRequest* req,
+                                              v1::RemovePodSandboxResponse*) {
+  if (req->pod_sandbox_id().empty())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "RemovePodSandbox: pod_sandbox_id is required");
+  return toStatus(pods_.remove(req->pod_sandbox_id()));
+}
+
+grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*, const v1::PodSandboxStatusRequest* req,
+                                              v1::PodSandboxStatusResponse* resp) {
+  auto s = pods_.get(req->pod_sandbox_id());
+  if (!s) return toStatus(s.error());
+  auto* st = resp->mutable_status();
+  st->set_id(s->id);
+  toCri(*s, st->mutable_metadata());
+  st->set_state(state(*s));
+  st->set_created_at(s->createdAt);
+  if (!s->ips.empty()) {
+    st->mutable_network()->set_ip(s->ips.front());
+    for (size_t i = 1; i < s->ips.size(); ++i) st->mutable_network()->add_additional_ips()->set_ip(s->ips[i]);
+  }
+  auto* ns = st->mutable_linux()->mutable_namespaces()->mutable_options();
+  ns->set_network(static_cast<v1::NamespaceMode>(s->config.network));
+  ns->set_pid(static_cast<v1::NamespaceMode>(s->config.pid));
+  ns->set_ipc(static_cast<v1::NamespaceMode>(s->config.ipc));
+  st->mutable_labels()->insert(s->config.labels.begin(), s->config.labels.end());
+  st->mutable_annotations()->insert(s->config.annotations.begin(), s->config.annotations.end());
+  st->set_runtime_handler(s->handler);
+  if (req->verbose()) {
+    nlohmann::json info = nlohmann::json::parse(lifecycle::toJson(*s));
+    (*resp->mutable_info())["info"] = info.dump();
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ListPodSandbox(grpc::ServerContext*, const v1::ListPodSandboxRequest* req,
+                                            v1::ListPodSandboxResponse* resp) {
+  lifecycle::PodFilter f;
+  if (req->has_filter()) {
+    f.idPrefix = req->filter().id();
+    if (req->filter().has_state())
+      f.state = req->filter().state().state() == v1::SANDBOX_READY ? lifecycle::SandboxState::Ready
+                                                                   : lifecycle::SandboxState::NotReady;
+    f.labels = {req->filter().label_selector().begin(), req->filter().label_selector().end()};
+  }
+  for (const auto& s : pods_.list(f)) {
+    auto* p = resp->add_items();
+    p->set_id(s.id);
+    toCri(s, p->mutable_metadata());
+    p->set_state(state(s));
+    p->set_created_at(s.createdAt);
+    p->mutable_labels()->insert(s.config.labels.begin(), s.config.labels.end());
+    p->mutable_annotations()->insert(s.config.annotations.begin(), s.config.annotations.end());
+    p->set_runtime_handler(s.handler);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace crix::server
