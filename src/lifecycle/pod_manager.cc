@@ -73,8 +73,8 @@ bool isNamespacedSysctl(const std::string& n) {
   return ipc.count(n) || n.starts_with("fs.mqueue.") || n.starts_with("net.");
 }
 
-PodManager::PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net)
-    : cfg_(cfg), db_(db), net_(net) {}
+PodManager::PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net, Infra& infra)
+    : cfg_(cfg), db_(db), net_(net), infra_(infra) {}
 
 Result<> PodManager::load() {
   std::vector<store::SandboxRecord> records;
@@ -128,9 +128,6 @@ Result<> PodManager::validate(const PodConfig& c, std::string* handler) const {
     for (const auto& [name, h] : cfg_.runtimes) known += (known.empty() ? "" : ", ") + name;
     return fail(Code::InvalidArgument, "unknown runtime handler \"" + *handler + "\" (known: " + known + ")");
   }
-  if (c.pid == NamespaceMode::Pod)
-    return fail(Code::Unimplemented,
-                "pods whose containers share one PID namespace need an infra container, which crix does not run yet");
   return {};
 }
 
@@ -204,6 +201,11 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     undo.push([dir = s.podDir] { (void)unmountShm(dir); });
   }
 
+  if (config.pid == NamespaceMode::Pod) {
+    TRY_CTX(infra_.start(s, undo), "pod " + s.name + " infra container");
+    faultPoint("pod-after-infra");
+  }
+
   TRY(persist(s));
   faultPoint("pod-after-persist");
   {
@@ -238,8 +240,9 @@ Result<std::string> PodManager::resolveId(const std::string& idOrPrefix) const {
 
 Result<> PodManager::release(Sandbox& s) {
   std::string errors;
+  if (auto r = infra_.stop(s); !r) errors += r.error().message();
   if (!s.netnsPath.empty()) {
-    if (auto r = net_.del(s.id); !r) errors += r.error().message();
+    if (auto r = net_.del(s.id); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
     if (auto r = network::removeNetns(s.netnsPath); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
   }
   if (auto r = unmountShm(s.podDir); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
@@ -273,6 +276,7 @@ Result<> PodManager::remove(const std::string& idOrPrefix) {
   if (!found) return {};  // removed while we waited
   Sandbox s = *found;
   TRY(release(s));
+  TRY(infra_.remove(s));
   std::error_code ec;
   fs::remove_all(s.podDir, ec);
   if (ec) return fail(Code::Internal, "remove " + s.podDir + ": " + ec.message());

@@ -6,7 +6,9 @@
 // reserved name behind.
 //
 // Pods whose containers share no PID namespace need no pause process: their
-// namespaces are pinned by bind mounts and no infra container runs.
+// network namespace is pinned by a bind mount and no infra container runs.
+// A pod that shares one PID namespace (NamespaceMode POD) gets an infra
+// container from the pause image, after the network and before persisting.
 #pragma once
 
 #include <map>
@@ -19,6 +21,7 @@
 
 #include "common/error.h"
 #include "config/config.h"
+#include "lifecycle/infra.h"
 #include "lifecycle/sandbox.h"
 #include "network/cni.h"
 #include "store/state_store.h"
@@ -33,7 +36,7 @@ struct PodFilter {
 
 class PodManager {
  public:
-  PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net);
+  PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net, Infra& infra);
 
   // Loads pods from the store (after a restart).
   Result<> load();
@@ -55,6 +58,7 @@ class PodManager {
   const config::Config& cfg_;
   store::StateStore& db_;
   network::NetworkPlugin& net_;
+  Infra& infra_;
 
   mutable std::mutex mu_;  // guards the maps below, never held across a CNI or disk step
   std::map<std::string, Sandbox> pods_;

@@ -25,6 +25,8 @@ std::string toJson(const Sandbox& s) {
          {"netnsPath", s.netnsPath},
          {"network", s.network},
          {"ips", s.ips},
+         {"infra", s.infra},
+         {"infraPid", s.infraPid},
          {"config",
           {{"metadata",
             {{"name", c.metadata.name},
@@ -63,6 +65,8 @@ Result<Sandbox> sandboxFromJson(const std::string& text) {
     s.netnsPath = j.value("netnsPath", "");
     s.network = j.value("network", "");
     s.ips = j.value("ips", std::vector<std::string>{});
+    s.infra = j.value("infra", false);
+    s.infraPid = j.value("infraPid", 0);
     const auto& c = j.at("config");
     auto& cfg = s.config;
     cfg.metadata = {c["metadata"].value("name", ""), c["metadata"].value("uid", ""),

@@ -7,7 +7,9 @@
 // A READY pod owns: its reserved name, its pod directory
 // (<state_dir>/pods/<id>: hostname, hosts, resolv.conf, shm tmpfs), its
 // pinned network namespace (<state_dir>/netns/<id>, unless it uses the
-// host's network), its CNI attachment and its store row. Stopping releases
+// host's network), its CNI attachment and its store row; a pod whose
+// containers share one PID namespace also owns an infra container (id = the
+// pod's id, bundle <pod dir>/infra, rootfs <root>/containers/<id>). Stopping releases
 // the network (CNI DEL, netns) and the shm mount; removing releases the rest.
 #pragma once
 
@@ -55,6 +57,8 @@ struct Sandbox {
   std::string netnsPath;  // empty with host networking
   std::string network;    // CNI network name
   std::vector<std::string> ips;
+  bool infra = false;  // an infra (pause) container runs for this pod
+  int infraPid = 0;
 };
 
 // "k8s_POD_<name>_<namespace>_<uid>_<attempt>"

@@ -297,3 +297,57 @@ TEST_F(PodTest, AFailedCniAddRollsEverythingBack) {
 
 }  // namespace
 }  // namespace crix::test
+
+#include "integration/registry_fixture.h"
+
+namespace crix::test {
+namespace {
+
+TEST_F(PodTest, SharedPidNamespaceRunsAnInfraContainer) {
+  auto& reg = TestRegistry::get();
+  ASSERT_TRUE(reg.ok()) << reg.error();
+  d_ = startDaemon("[image]\npause_image = \"" + reg.ref("crix/pause:1") + "\"\n" + reg.configToml());
+  auto before = HostSnapshot::take(tmp_.path());
+  auto c = podConfig("shared");
+  c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  std::string id;
+  auto s = run(c, &id);
+  ASSERT_TRUE(s.ok()) << s.error_message() << d_->log();
+
+  // conmon parents the pause process, which runs in the pod's network
+  // namespace with the pod's hostname.
+  auto conmonPid = sys::readFile(tmp_ / ("d/run/pods/" + id + "/infra/conmon.pid"));
+  auto infraPid = sys::readFile(tmp_ / ("d/run/pods/" + id + "/infra/pidfile"));
+  ASSERT_TRUE(conmonPid && infraPid);
+  std::string infra = *infraPid;
+  EXPECT_TRUE(fs::exists("/proc/" + infra));
+  struct stat pinned {
+  }, joined{};
+  ASSERT_EQ(::stat(netns(id).c_str(), &pinned), 0);
+  ASSERT_EQ(::stat(("/proc/" + infra + "/ns/net").c_str(), &joined), 0);
+  EXPECT_EQ(pinned.st_ino, joined.st_ino);
+  auto inNet = sys::runCommand({"/usr/bin/nsenter", "-t", infra, "-n", "-u", "/bin/hostname"});
+  ASSERT_TRUE(inNet);
+  EXPECT_EQ(inNet->out, "shared-host\n");
+  auto ip = sys::runCommand({"/usr/bin/nsenter", "-t", infra, "-n", "/sbin/ip", "-4", "-o", "addr", "show", "eth0"});
+  v1::PodSandboxStatusResponse st;
+  ASSERT_TRUE(status(id, &st).ok());
+  EXPECT_NE(ip->out.find(st.status().network().ip()), std::string::npos) << ip->out;
+  EXPECT_EQ(st.status().linux().namespaces().options().pid(), v1::POD);
+
+  ASSERT_TRUE(stop(id).ok());
+  EXPECT_FALSE(fs::exists("/proc/" + infra));
+  ASSERT_TRUE(remove(id).ok());
+  std::string conmon = *conmonPid;
+  for (int i = 0; i < 100 && fs::exists("/proc/" + conmon); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(fs::exists("/proc/" + conmon));
+  EXPECT_TRUE(fs::is_empty(tmp_ / "d/root/containers"));
+  EXPECT_FALSE(fs::exists("/sys/fs/cgroup/memory/crix/crix-" + id));
+  auto after = HostSnapshot::take(tmp_.path());
+  EXPECT_EQ(after.mounts, before.mounts);
+  EXPECT_EQ(after.veths, before.veths);
+}
+
+}  // namespace
+}  // namespace crix::test

@@ -74,7 +74,10 @@ int runDaemon(const config::Config& cfg) {
   if (auto claimed = sys::claimSocketPath(cfg.listen); !claimed) return failStartup(claimed.error());
 
   network::CniNetwork cni(cfg.cniConfigDir, cfg.cniPluginDirs, cfg.root + "/cni");
-  lifecycle::PodManager pods(cfg, **store, cni);
+  auto runtimes = lifecycle::Runtimes::create(cfg);
+  if (!runtimes) return failStartup(runtimes.error());
+  lifecycle::Infra infra(cfg, images, **layers, **runtimes);
+  lifecycle::PodManager pods(cfg, **store, cni, infra);
   if (auto loaded = pods.load(); !loaded) return failStartup(loaded.error().wrap("load pods"));
 
   lifecycle::RuntimeHealth health(cfg);

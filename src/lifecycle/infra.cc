@@ -1,0 +1,109 @@
+#include "lifecycle/infra.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "common/log.h"
+#include "spec/sandbox_spec.h"
+#include "storage/rootfs.h"
+#include "sys/fs.h"
+
+namespace crix::lifecycle {
+
+int clampOomScoreAdj(int wanted) {
+  auto own = sys::readFile("/proc/self/oom_score_adj");
+  int mine = own ? std::atoi(own->c_str()) : -1000;
+  return std::max(wanted, mine);
+}
+
+Result<std::unique_ptr<Runtimes>> Runtimes::create(const config::Config& cfg) {
+  auto r = std::make_unique<Runtimes>();
+  auto conmon = sys::lookPath(cfg.conmon);
+  for (const auto& [name, h] : cfg.runtimes) {
+    auto bin = sys::lookPath(h.path);
+    if (!conmon || !bin) {
+      r->broken_[name] = !conmon ? conmon.error().message() : bin.error().message();
+      continue;
+    }
+    TRY(sys::mkdirAll(cfg.runtimeRoot(name), 0700));
+    r->byHandler_[name] = oci::makeConmonRuntime({*conmon, *bin, cfg.runtimeRoot(name), cfg.stateDir, -1});
+  }
+  return r;
+}
+
+Result<oci::OciRuntime*> Runtimes::get(const std::string& handler) const {
+  if (auto it = byHandler_.find(handler); it != byHandler_.end()) return it->second.get();
+  if (auto it = broken_.find(handler); it != broken_.end())
+    return fail(Code::FailedPrecondition, "runtime handler " + handler + " cannot run: " + it->second);
+  return fail(Code::InvalidArgument, "unknown runtime handler \"" + handler + "\"");
+}
+
+Result<> Infra::start(Sandbox& s, Rollback& undo) {
+  oci::OciRuntime* runtime = TRY(runtimes_.get(s.handler));
+  auto img = images_.find(cfg_.pauseImage);
+  if (!img) {
+    TRY_CTX(images_.pull(cfg_.pauseImage, {}), "pull the pause image");
+    img = images_.find(cfg_.pauseImage);
+    if (!img) return fail(Code::Internal, "pause image " + cfg_.pauseImage + " vanished after its pull");
+  }
+  std::vector<std::string> lowers;
+  for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
+  std::string rootfs = TRY(storage::mountRootfs(containersDir(), s.id, lowers));
+  undo.push([this, id = s.id] { (void)storage::removeContainerDir(containersDir(), id); });
+
+  spec::SandboxSpecInput in;
+  in.id = s.id;
+  in.rootfs = rootfs;
+  in.args = img->parsed.entrypoint;
+  in.args.insert(in.args.end(), img->parsed.cmd.begin(), img->parsed.cmd.end());
+  if (in.args.empty()) return fail(Code::InvalidArgument, "pause image " + cfg_.pauseImage + " has no command");
+  in.env = img->parsed.env;
+  in.hostname = s.config.hostname.empty() ? s.config.metadata.name : s.config.hostname;
+  in.netnsPath = s.netnsPath;
+  in.hostIpc = s.config.ipc == NamespaceMode::Node;
+  in.hostPid = s.config.pid == NamespaceMode::Node;
+  if (!in.hostIpc) in.shmPath = s.podDir + "/shm";
+  std::string parent = s.config.cgroupParent.empty() ? "/crix" : s.config.cgroupParent;
+  in.cgroupsPath = cfg_.cgroupDriver == "systemd" ? parent + ":crix:" + s.id : parent + "/crix-" + s.id;
+  in.oomScoreAdj = clampOomScoreAdj(-998);
+  for (const auto& [k, v] : s.config.sysctls)
+    if (!k.starts_with("net.")) in.sysctls[k] = v;  // net.* went into the pinned netns already
+  in.annotations = {{"io.kubernetes.cri.container-type", "sandbox"}, {"io.kubernetes.cri.sandbox-id", s.id}};
+  std::string bundle = s.podDir + "/infra";
+  TRY(sys::mkdirAll(bundle, 0700));
+  TRY(sys::writeFileAtomic(bundle + "/config.json", spec::buildSandboxSpec(in).dump(2), 0600));
+
+  int pid = TRY(runtime->create({s.id, bundle, s.podDir + "/infra.log", false, false}));
+  undo.push([runtime, id = s.id] { (void)runtime->remove(id, true); });
+  TRY(runtime->start(s.id));
+  s.infra = true;
+  s.infraPid = pid;
+  return {};
+}
+
+Result<> Infra::stop(const Sandbox& s) {
+  if (!s.infra) return {};
+  oci::OciRuntime* runtime = TRY(runtimes_.get(s.handler));
+  // The pause process holds no state: it is killed, not asked.
+  auto st = runtime->state(s.id);
+  if (st && st->status != "stopped") {
+    (void)runtime->kill(s.id, SIGKILL);
+    for (int i = 0; i < 1000; ++i) {
+      auto code = runtime->exitCode(s.id);
+      if (code && *code) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  TRY(runtime->remove(s.id, true));
+  ::unlink((cfg_.stateDir + "/exits/" + s.id).c_str());
+  return storage::unmountRootfs(containersDir(), s.id);
+}
+
+Result<> Infra::remove(const Sandbox& s) {
+  if (!s.infra) return {};
+  return storage::removeContainerDir(containersDir(), s.id);
+}
+
+}  // namespace crix::lifecycle

@@ -1,0 +1,178 @@
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "oci/runtime.h"
+#include "sys/fs.h"
+#include "sys/process.h"
+#include "sys/unique_fd.h"
+
+extern char** environ;
+
+namespace crix::oci {
+namespace {
+
+class ConmonRuntime final : public OciRuntime {
+ public:
+  explicit ConmonRuntime(RuntimeConfig cfg) : cfg_(std::move(cfg)) {}
+
+  Result<int> create(const CreateOptions& o) override {
+    TRY(sys::mkdirAll(cfg_.stateDir + "/exits", 0700));
+    TRY(sys::mkdirAll(cfg_.stateDir + "/attach", 0700));
+    std::vector<std::string> args = {cfg_.conmon,
+                                     "--api-version",
+                                     "1",
+                                     "-c",
+                                     o.id,
+                                     "-u",
+                                     o.id,
+                                     "-n",
+                                     o.id,
+                                     "-r",
+                                     cfg_.runtime,
+                                     "-b",
+                                     o.bundle,
+                                     "-p",
+                                     o.bundle + "/pidfile",
+                                     "-P",
+                                     o.bundle + "/conmon.pid",
+                                     "-l",
+                                     "k8s-file:" + o.logPath,
+                                     "--exit-dir",
+                                     cfg_.stateDir + "/exits",
+                                     "--socket-dir-path",
+                                     cfg_.stateDir + "/attach",
+                                     "--runtime-arg",
+                                     "--root=" + cfg_.runtimeRoot,
+                                     "--log-level",
+                                     "error",
+                                     "--syslog"};
+    if (cfg_.logSizeMax > 0) args.insert(args.end(), {"--log-size-max", std::to_string(cfg_.logSizeMax)});
+    if (o.terminal) args.push_back("-t");
+    if (o.stdin) args.push_back("-i");
+
+    // conmon reports the container pid (or the runtime's error) as JSON on
+    // the sync pipe, and waits on the start pipe before it runs the runtime.
+    int sync[2], start[2];
+    if (::pipe2(sync, O_CLOEXEC) != 0 || ::pipe2(start, O_CLOEXEC) != 0) return failErrno("pipe", errno);
+    sys::UniqueFd syncRead(sync[0]), syncWrite(sync[1]), startRead(start[0]), startWrite(start[1]);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, syncWrite.get(), 3);
+    posix_spawn_file_actions_adddup2(&fa, startRead.get(), 4);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    // Its own session: conmon must not die with crixd's terminal or group.
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+    std::vector<std::string> env = {"_OCI_SYNCPIPE=3", "_OCI_STARTPIPE=4",
+                                    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = ::posix_spawn(&pid, cfg_.conmon.c_str(), &fa, &attr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) return failErrno("spawn conmon " + cfg_.conmon, rc);
+    syncWrite.reset();
+    startRead.reset();
+    if (::write(startWrite.get(), "0", 1) != 1) return failErrno("start conmon", errno);
+    startWrite.reset();
+    // The first conmon forks its monitor and exits.
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+
+    std::string msg;
+    char buf[4096];
+    for (;;) {
+      pollfd p{syncRead.get(), POLLIN, 0};
+      int n = ::poll(&p, 1, 60000);
+      if (n == 0) return fail(Code::DeadlineExceeded, "container " + o.id + ": conmon did not report within 60s");
+      if (n < 0 && errno == EINTR) continue;
+      ssize_t r = ::read(syncRead.get(), buf, sizeof buf);
+      if (r <= 0) break;
+      msg.append(buf, static_cast<size_t>(r));
+      if (msg.find('}') != std::string::npos) break;
+    }
+    auto j = nlohmann::json::parse(msg, nullptr, false);
+    if (!j.is_object())
+      return fail(Code::Internal,
+                  "container " + o.id + ": conmon exited without reporting (status " + std::to_string(status) + ")");
+    int cpid = j.contains("data") ? j["data"].get<int>() : j.value("pid", -1);
+    if (cpid <= 0)
+      return fail(Code::Internal, "create container " + o.id + ": " + j.value("message", "runtime failed"));
+    return cpid;
+  }
+
+  Result<> start(const std::string& id) override { return runtime({"start", id}, "start"); }
+
+  Result<> kill(const std::string& id, int signal) override {
+    return runtime({"kill", id, std::to_string(signal)}, "kill");
+  }
+
+  Result<> remove(const std::string& id, bool force) override {
+    std::vector<std::string> args = {"delete"};
+    if (force) args.push_back("--force");
+    args.push_back(id);
+    auto r = runtime(args, "delete");
+    if (!r && r.error().message().find("does not exist") != std::string::npos) return {};
+    return r;
+  }
+
+  Result<State> state(const std::string& id) override {
+    auto out = TRY(sys::runCommand({cfg_.runtime, "--root=" + cfg_.runtimeRoot, "state", id}));
+    if (out.exitCode != 0) {
+      if (out.err.find("does not exist") != std::string::npos)
+        return fail(Code::NotFound, "container " + id + " does not exist in the runtime");
+      return fail(Code::Internal, "runtime state " + id + ": " + out.err);
+    }
+    auto j = nlohmann::json::parse(out.out, nullptr, false);
+    if (!j.is_object()) return fail(Code::Internal, "runtime state " + id + ": not JSON");
+    return State{j.value("status", ""), j.value("pid", 0)};
+  }
+
+  Result<std::optional<int>> exitCode(const std::string& id) override {
+    auto text = sys::readFile(cfg_.stateDir + "/exits/" + id);
+    if (!text) return std::optional<int>();
+    if (text->empty()) return std::optional<int>();
+    return std::optional<int>(std::stoi(*text));
+  }
+
+ private:
+  Result<> runtime(const std::vector<std::string>& args, const std::string& what) {
+    std::vector<std::string> argv = {cfg_.runtime, "--root=" + cfg_.runtimeRoot};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto out = TRY(sys::runCommand(argv, {.timeout = std::chrono::seconds(60)}));
+    if (out.exitCode != 0)
+      return fail(Code::Internal, "runtime " + what + " " + args.back() + ": " + (out.err.empty() ? out.out : out.err));
+    return {};
+  }
+
+  RuntimeConfig cfg_;
+};
+
+}  // namespace
+
+std::unique_ptr<OciRuntime> makeConmonRuntime(RuntimeConfig cfg) {
+  return std::make_unique<ConmonRuntime>(std::move(cfg));
+}
+
+}  // namespace crix::oci

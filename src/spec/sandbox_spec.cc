@@ -1,0 +1,84 @@
+#include "spec/sandbox_spec.h"
+
+namespace crix::spec {
+
+using nlohmann::json;
+
+const std::vector<std::string>& defaultMaskedPaths() {
+  static const std::vector<std::string> paths = {"/proc/acpi",
+                                                 "/proc/asound",
+                                                 "/proc/kcore",
+                                                 "/proc/keys",
+                                                 "/proc/latency_stats",
+                                                 "/proc/timer_list",
+                                                 "/proc/timer_stats",
+                                                 "/proc/sched_debug",
+                                                 "/proc/scsi",
+                                                 "/sys/firmware",
+                                                 "/sys/devices/virtual/powercap"};
+  return paths;
+}
+
+const std::vector<std::string>& defaultReadonlyPaths() {
+  static const std::vector<std::string> paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                                 "/proc/sysrq-trigger"};
+  return paths;
+}
+
+json buildSandboxSpec(const SandboxSpecInput& in) {
+  json mounts = json::array({
+      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}, {"options", {"nosuid", "noexec", "nodev"}}},
+      {{"destination", "/dev"},
+       {"type", "tmpfs"},
+       {"source", "tmpfs"},
+       {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+      {{"destination", "/dev/pts"},
+       {"type", "devpts"},
+       {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
+      {{"destination", "/dev/mqueue"},
+       {"type", "mqueue"},
+       {"source", "mqueue"},
+       {"options", {"nosuid", "noexec", "nodev"}}},
+      {{"destination", "/sys"},
+       {"type", "sysfs"},
+       {"source", "sysfs"},
+       {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+  });
+  if (!in.shmPath.empty())
+    mounts.push_back(
+        {{"destination", "/dev/shm"}, {"type", "bind"}, {"source", in.shmPath}, {"options", {"rbind", "rw"}}});
+
+  json namespaces = json::array({{{"type", "mount"}}, {{"type", "uts"}}});
+  if (!in.hostPid) namespaces.push_back({{"type", "pid"}});
+  if (!in.hostIpc) namespaces.push_back({{"type", "ipc"}});
+  if (!in.netnsPath.empty()) namespaces.push_back({{"type", "network"}, {"path", in.netnsPath}});
+
+  json spec{
+      {"ociVersion", "1.0.2"},
+      {"process",
+       {{"terminal", false},
+        {"user", {{"uid", 0}, {"gid", 0}}},
+        {"args", in.args},
+        {"env", in.env},
+        {"cwd", "/"},
+        {"capabilities", {{"bounding", json::array()}, {"effective", json::array()}, {"permitted", json::array()}}},
+        {"noNewPrivileges", true},
+        {"oomScoreAdj", in.oomScoreAdj}}},
+      {"root", {{"path", in.rootfs}, {"readonly", in.readonlyRootfs}}},
+      {"hostname", in.hostname},
+      {"mounts", mounts},
+      {"annotations", in.annotations},
+      {"linux",
+       {{"namespaces", namespaces},
+        {"cgroupsPath", in.cgroupsPath},
+        {"sysctl", in.sysctls},
+        {"resources", {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}}},
+        {"maskedPaths", defaultMaskedPaths()},
+        {"readonlyPaths", defaultReadonlyPaths()}}},
+  };
+  if (in.hostname.empty()) spec.erase("hostname");
+  return spec;
+}
+
+}  // namespace crix::spec

@@ -1,0 +1,34 @@
+// The OCI runtime spec (config.json) of a pod's infra container. Pure: no I/O.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace crix::spec {
+
+struct SandboxSpecInput {
+  std::string id;
+  std::string rootfs;             // the mounted root filesystem
+  std::vector<std::string> args;  // the pause command
+  std::vector<std::string> env;
+  std::string hostname;
+  std::string netnsPath;  // empty: the host's network
+  bool hostIpc = false, hostPid = false;
+  std::string shmPath;      // the pod's /dev/shm, or empty for the host's
+  std::string cgroupsPath;  // as the runtime wants it for the cgroup driver
+  int oomScoreAdj = -998;
+  std::map<std::string, std::string> sysctls;  // namespaced, already validated
+  std::map<std::string, std::string> annotations;
+  bool readonlyRootfs = true;
+};
+
+nlohmann::json buildSandboxSpec(const SandboxSpecInput& in);
+
+// The masked and read-only paths every non-privileged container gets.
+const std::vector<std::string>& defaultMaskedPaths();
+const std::vector<std::string>& defaultReadonlyPaths();
+
+}  // namespace crix::spec
