@@ -60,7 +60,7 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   in.args.insert(in.args.end(), img->parsed.cmd.begin(), img->parsed.cmd.end());
   if (in.args.empty()) return fail(Code::InvalidArgument, "pause image " + cfg_.pauseImage + " has no command");
   in.env = img->parsed.env;
-  in.hostname = s.config.hostname.empty() ? s.config.metadata.name : s.config.hostname;
+  in.hostname = podHostname(s.config);
   in.netnsPath = s.netnsPath;
   in.hostIpc = s.config.ipc == NamespaceMode::Node;
   in.hostPid = s.config.pid == NamespaceMode::Node;

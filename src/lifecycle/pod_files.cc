@@ -49,7 +49,7 @@ std::string hostsFile(const std::string& hostname, const std::vector<std::string
 Result<> writePodFiles(const Sandbox& s) {
   const auto& c = s.config;
   bool hostNet = c.network == NamespaceMode::Node;
-  std::string hostname = c.hostname.empty() ? c.metadata.name : c.hostname;
+  std::string hostname = podHostname(c);
   TRY(sys::writeFileAtomic(s.podDir + "/hostname", hostname + "\n"));
   auto hostResolv = sys::readFile("/etc/resolv.conf");
   TRY(sys::writeFileAtomic(s.podDir + "/resolv.conf", resolvConf(c, hostResolv ? *hostResolv : "")));

@@ -1,10 +1,19 @@
 #include "lifecycle/sandbox.h"
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 namespace crix::lifecycle {
 
 using nlohmann::json;
+
+std::string podHostname(const PodConfig& c) {
+  if (!c.hostname.empty()) return c.hostname;
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
 
 std::string podName(const PodMetadata& m) {
   return "k8s_POD_" + m.name + "_" + m.ns + "_" + m.uid + "_" + std::to_string(m.attempt);

@@ -61,6 +61,9 @@ struct Sandbox {
   int infraPid = 0;
 };
 
+// The pod's hostname: the configured one, else the node's (as containerd does).
+std::string podHostname(const PodConfig& c);
+
 // "k8s_POD_<name>_<namespace>_<uid>_<attempt>"
 std::string podName(const PodMetadata& m);
 

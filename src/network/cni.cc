@@ -33,11 +33,12 @@ json capabilityArgs(const Attachment& a) {
   if (!a.portMappings.empty()) {
     json pm = json::array();
     for (const auto& p : a.portMappings) {
+      if (p.hostPort <= 0) continue;  // a container port alone maps nothing on the host
       json m{{"hostPort", p.hostPort}, {"containerPort", p.containerPort}, {"protocol", p.protocol}};
       if (!p.hostIp.empty()) m["hostIP"] = p.hostIp;
       pm.push_back(m);
     }
-    caps["portMappings"] = pm;
+    if (!pm.empty()) caps["portMappings"] = pm;
   }
   if (!a.dnsServers.empty() || !a.dnsSearches.empty() || !a.dnsOptions.empty())
     caps["dns"] = {{"servers", a.dnsServers}, {"searches", a.dnsSearches}, {"options", a.dnsOptions}};
