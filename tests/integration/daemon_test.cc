@@ -128,15 +128,15 @@ TEST_F(DaemonTest, RuntimeConfigReportsTheCgroupDriver) {
 
 TEST_F(DaemonTest, UnimplementedCallsNameThemselves) {
   auto d = startDaemon();
-  v1::RunPodSandboxResponse pod;
-  auto s = d->runtime()->RunPodSandbox(rpcContext().get(), {}, &pod);
+  v1::CheckpointPodResponse pod;
+  auto s = d->runtime()->CheckpointPod(rpcContext().get(), {}, &pod);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(s.error_message().find("RunPodSandbox"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("CheckpointPod"), std::string::npos) << s.error_message();
 
-  v1::ListContainersResponse containers;
-  s = d->runtime()->ListContainers(rpcContext().get(), {}, &containers);
+  v1::RestorePodResponse restored;
+  s = d->runtime()->RestorePod(rpcContext().get(), {}, &restored);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(s.error_message().find("ListContainers"), std::string::npos);
+  EXPECT_NE(s.error_message().find("RestorePod"), std::string::npos);
 
   auto ctx = rpcContext();
   auto events = d->runtime()->GetContainerEvents(ctx.get(), {});
