@@ -256,6 +256,7 @@ Result<> PodManager::stop(const std::string& idOrPrefix) {
   auto podLock = lockFor(*id);
   std::lock_guard guard(*podLock);
   Sandbox s = TRY(get(*id));
+  if (containers_) TRY(containers_(s.id, false));
   if (s.state == SandboxState::NotReady) return {};
   faultPoint("stop-before-release");
   TRY(release(s));
@@ -275,6 +276,7 @@ Result<> PodManager::remove(const std::string& idOrPrefix) {
   auto found = get(*id);
   if (!found) return {};  // removed while we waited
   Sandbox s = *found;
+  if (containers_) TRY(containers_(s.id, true));
   TRY(release(s));
   TRY(infra_.remove(s));
   std::error_code ec;

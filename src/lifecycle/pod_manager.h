@@ -11,6 +11,7 @@
 // container from the pause image, after the network and before persisting.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,10 @@ class PodManager {
  public:
   PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net, Infra& infra);
 
+  // Called with (pod id, remove) before a pod stops or is removed, so that
+  // its containers go first. Set once, before serving.
+  void setContainerHook(std::function<Result<>(const std::string&, bool)> hook) { containers_ = std::move(hook); }
+
   // Loads pods from the store (after a restart).
   Result<> load();
 
@@ -59,6 +64,7 @@ class PodManager {
   store::StateStore& db_;
   network::NetworkPlugin& net_;
   Infra& infra_;
+  std::function<Result<>(const std::string&, bool)> containers_;
 
   mutable std::mutex mu_;  // guards the maps below, never held across a CNI or disk step
   std::map<std::string, Sandbox> pods_;

@@ -149,6 +149,13 @@ class ConmonRuntime final : public OciRuntime {
     return State{j.value("status", ""), j.value("pid", 0)};
   }
 
+  Result<sys::CommandResult> exec(const std::string& id, const std::vector<std::string>& args,
+                                  std::chrono::milliseconds timeout) override {
+    std::vector<std::string> argv = {cfg_.runtime, "--root=" + cfg_.runtimeRoot, "exec", id};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return sys::runCommand(argv, {.timeout = timeout, .maxOutput = 16 << 20});
+  }
+
   Result<std::optional<int>> exitCode(const std::string& id) override {
     auto text = sys::readFile(cfg_.stateDir + "/exits/" + id);
     if (!text) return std::optional<int>();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "sys/process.h"
 
 namespace crix::oci {
 
@@ -39,6 +40,9 @@ class OciRuntime {
   // Deletes the runtime's state; with force, kills a live container first.
   virtual Result<> remove(const std::string& id, bool force) = 0;
   virtual Result<State> state(const std::string& id) = 0;
+  // Runs a command in a running container and waits for it (ExecSync).
+  virtual Result<sys::CommandResult> exec(const std::string& id, const std::vector<std::string>& args,
+                                          std::chrono::milliseconds timeout) = 0;
   // The exit code conmon recorded, or nothing yet.
   virtual Result<std::optional<int>> exitCode(const std::string& id) = 0;
 };

@@ -3,6 +3,7 @@
 
 #include "config/config.h"
 #include "crix/proto/api.grpc.pb.h"
+#include "lifecycle/container_manager.h"
 #include "lifecycle/pod_manager.h"
 #include "lifecycle/runtime_health.h"
 #include "server/unimplemented.h"
@@ -11,8 +12,9 @@ namespace crix::server {
 
 class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
  public:
-  RuntimeService(const config::Config& cfg, lifecycle::RuntimeHealth& health, lifecycle::PodManager& pods)
-      : cfg_(cfg), health_(health), pods_(pods) {}
+  RuntimeService(const config::Config& cfg, lifecycle::RuntimeHealth& health, lifecycle::PodManager& pods,
+                 lifecycle::ContainerManager& containers)
+      : cfg_(cfg), health_(health), pods_(pods), containers_(containers) {}
 
   grpc::Status Version(grpc::ServerContext*, const ::runtime::v1::VersionRequest*,
                        ::runtime::v1::VersionResponse*) override;
@@ -33,16 +35,24 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
   grpc::Status ListPodSandbox(grpc::ServerContext*, const ::runtime::v1::ListPodSandboxRequest*,
                               ::runtime::v1::ListPodSandboxResponse*) override;
   CRIX_STREAM_TODO(StreamPodSandboxes, StreamPodSandboxesRequest, StreamPodSandboxesResponse)
-  CRIX_UNARY_TODO(CreateContainer)
-  CRIX_UNARY_TODO(StartContainer)
-  CRIX_UNARY_TODO(StopContainer)
-  CRIX_UNARY_TODO(RemoveContainer)
-  CRIX_UNARY_TODO(ListContainers)
+  // Containers (container_service.cc).
+  grpc::Status CreateContainer(grpc::ServerContext*, const ::runtime::v1::CreateContainerRequest*,
+                               ::runtime::v1::CreateContainerResponse*) override;
+  grpc::Status StartContainer(grpc::ServerContext*, const ::runtime::v1::StartContainerRequest*,
+                              ::runtime::v1::StartContainerResponse*) override;
+  grpc::Status StopContainer(grpc::ServerContext*, const ::runtime::v1::StopContainerRequest*,
+                             ::runtime::v1::StopContainerResponse*) override;
+  grpc::Status RemoveContainer(grpc::ServerContext*, const ::runtime::v1::RemoveContainerRequest*,
+                               ::runtime::v1::RemoveContainerResponse*) override;
+  grpc::Status ListContainers(grpc::ServerContext*, const ::runtime::v1::ListContainersRequest*,
+                              ::runtime::v1::ListContainersResponse*) override;
+  grpc::Status ContainerStatus(grpc::ServerContext*, const ::runtime::v1::ContainerStatusRequest*,
+                               ::runtime::v1::ContainerStatusResponse*) override;
+  grpc::Status ExecSync(grpc::ServerContext*, const ::runtime::v1::ExecSyncRequest*,
+                        ::runtime::v1::ExecSyncResponse*) override;
   CRIX_STREAM_TODO(StreamContainers, StreamContainersRequest, StreamContainersResponse)
-  CRIX_UNARY_TODO(ContainerStatus)
   CRIX_UNARY_TODO(UpdateContainerResources)
   CRIX_UNARY_TODO(ReopenContainerLog)
-  CRIX_UNARY_TODO(ExecSync)
   CRIX_UNARY_TODO(Exec)
   CRIX_UNARY_TODO(Attach)
   CRIX_UNARY_TODO(PortForward)
@@ -66,6 +76,7 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
   const config::Config& cfg_;
   lifecycle::RuntimeHealth& health_;
   lifecycle::PodManager& pods_;
+  lifecycle::ContainerManager& containers_;
 };
 
 }  // namespace crix::server

@@ -79,9 +79,12 @@ int runDaemon(const config::Config& cfg) {
   lifecycle::Infra infra(cfg, images, **layers, **runtimes);
   lifecycle::PodManager pods(cfg, **store, cni, infra);
   if (auto loaded = pods.load(); !loaded) return failStartup(loaded.error().wrap("load pods"));
+  lifecycle::ContainerManager containers(cfg, **store, pods, images, **layers, **runtimes);
+  if (auto loaded = containers.load(); !loaded) return failStartup(loaded.error().wrap("load containers"));
+  pods.setContainerHook([&](const std::string& pod, bool remove) { return containers.forPod(pod, remove); });
 
   lifecycle::RuntimeHealth health(cfg);
-  server::RuntimeService runtimeService(cfg, health, pods);
+  server::RuntimeService runtimeService(cfg, health, pods, containers);
   server::ImageService imageService(images, cfg.root + "/containers");
 
   grpc::ServerBuilder builder;

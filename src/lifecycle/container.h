@@ -1,0 +1,66 @@
+// The container model and its states.
+//
+//   CreateContainer ──► CREATED ──StartContainer──► RUNNING ──(exits | StopContainer)──► EXITED
+//                          │                                                              │
+//                          └───────────────────── RemoveContainer ◄──────────────────────┘
+//                                       (RemoveContainer stops a RUNNING one first)
+//
+// A container owns its reserved name, its writable layer and rootfs
+// (<root>/containers/<id>), its bundle (<state_dir>/containers/<id>), its
+// conmon and runtime state, its exit file and its store row.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "spec/container_spec.h"
+
+namespace crix::lifecycle {
+
+enum class ContainerState { Created, Running, Exited, Unknown };
+
+struct ContainerConfig {
+  std::string name;
+  uint32_t attempt = 0;
+  std::string image;  // as the kubelet asked for it
+  std::vector<std::string> command, args, envs;
+  std::string workingDir;
+  std::vector<spec::Mount> mounts;
+  std::map<std::string, std::string> labels, annotations;
+  std::string logPath;  // relative to the pod's log directory
+  bool stdin = false, stdinOnce = false, tty = false;
+  bool privileged = false, readonlyRootfs = false, noNewPrivs = false;
+  std::optional<int64_t> runAsUser, runAsGroup;
+  std::string runAsUsername;
+  std::vector<int64_t> supplementalGroups;
+  std::vector<std::string> capAdd, capDrop;
+  int pidMode = 1;  // the CRI NamespaceMode for PID: POD 0, CONTAINER 1, NODE 2
+  int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0;
+  std::string cpusetCpus, cpusetMems;
+  int64_t oomScoreAdj = 0;
+};
+
+struct Container {
+  std::string id, podId, name;
+  ContainerConfig config;
+  std::string imageId;
+  ContainerState state = ContainerState::Created;
+  int64_t createdAt = 0, startedAt = 0, finishedAt = 0;
+  int exitCode = 0;
+  std::string reason, message;
+  std::string logPath;  // absolute, or empty
+  std::string bundle;
+  std::string handler;
+  int pid = 0;
+};
+
+std::string containerName(const ContainerConfig& c, const std::string& podName, const std::string& podNs,
+                          const std::string& podUid);
+std::string toJson(const Container& c);
+Result<Container> containerFromJson(const std::string& json);
+const char* stateName(ContainerState s);
+
+}  // namespace crix::lifecycle

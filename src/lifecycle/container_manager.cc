@@ -1,0 +1,425 @@
+#include "lifecycle/container_manager.h"
+
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "common/log.h"
+#include "lifecycle/rollback.h"
+#include "spec/container_spec.h"
+#include "spec/user.h"
+#include "storage/rootfs.h"
+#include "sys/fs.h"
+
+namespace crix::lifecycle {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string newId() {
+  unsigned char b[32];
+  if (::getrandom(b, sizeof b, 0) != sizeof b) std::abort();
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (unsigned char c : b) id += {hex[c >> 4], hex[c & 15]};
+  return id;
+}
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Capability names by number, for the privileged set.
+const std::vector<std::string>& capNames() {
+  static const std::vector<std::string> names = {"CAP_CHOWN",
+                                                 "CAP_DAC_OVERRIDE",
+                                                 "CAP_DAC_READ_SEARCH",
+                                                 "CAP_FOWNER",
+                                                 "CAP_FSETID",
+                                                 "CAP_KILL",
+                                                 "CAP_SETGID",
+                                                 "CAP_SETUID",
+                                                 "CAP_SETPCAP",
+                                                 "CAP_LINUX_IMMUTABLE",
+                                                 "CAP_NET_BIND_SERVICE",
+                                                 "CAP_NET_BROADCAST",
+                                                 "CAP_NET_ADMIN",
+                                                 "CAP_NET_RAW",
+                                                 "CAP_IPC_LOCK",
+                                                 "CAP_IPC_OWNER",
+                                                 "CAP_SYS_MODULE",
+                                                 "CAP_SYS_RAWIO",
+                                                 "CAP_SYS_CHROOT",
+                                                 "CAP_SYS_PTRACE",
+                                                 "CAP_SYS_PACCT",
+                                                 "CAP_SYS_ADMIN",
+                                                 "CAP_SYS_BOOT",
+                                                 "CAP_SYS_NICE",
+                                                 "CAP_SYS_RESOURCE",
+                                                 "CAP_SYS_TIME",
+                                                 "CAP_SYS_TTY_CONFIG",
+                                                 "CAP_MKNOD",
+                                                 "CAP_LEASE",
+                                                 "CAP_AUDIT_WRITE",
+                                                 "CAP_AUDIT_CONTROL",
+                                                 "CAP_SETFCAP",
+                                                 "CAP_MAC_OVERRIDE",
+                                                 "CAP_MAC_ADMIN",
+                                                 "CAP_SYSLOG",
+                                                 "CAP_WAKE_ALARM",
+                                                 "CAP_BLOCK_SUSPEND",
+                                                 "CAP_AUDIT_READ",
+                                                 "CAP_PERFMON",
+                                                 "CAP_BPF",
+                                                 "CAP_CHECKPOINT_RESTORE"};
+  return names;
+}
+
+// Every capability crixd holds: asking for one it lacks makes runc fail
+// (this node has no CAP_SYS_RESOURCE, for one).
+std::vector<std::string> ownCapabilities() {
+  std::vector<std::string> out;
+  auto status = sys::readFile("/proc/self/status");
+  if (!status) return out;
+  auto p = status->find("CapBnd:\t");
+  if (p == std::string::npos) return out;
+  uint64_t bits = std::stoull(status->substr(p + 8, 16), nullptr, 16);
+  for (size_t i = 0; i < capNames().size(); ++i)
+    if (bits & (uint64_t{1} << i)) out.push_back(capNames()[i]);
+  return out;
+}
+
+}  // namespace
+
+ContainerManager::ContainerManager(const config::Config& cfg, store::StateStore& db, PodManager& pods,
+                                   image::ImageStore& images, storage::LayerStore& layers, Runtimes& runtimes)
+    : cfg_(cfg), db_(db), pods_(pods), images_(images), layers_(layers), runtimes_(runtimes) {}
+
+Result<> ContainerManager::load() {
+  std::vector<store::ContainerRecord> records;
+  TRY(db_.read([&](store::Tables& t) -> Result<> {
+    records = TRY(t.listContainers());
+    return {};
+  }));
+  std::lock_guard lock(mu_);
+  for (const auto& r : records) {
+    auto c = containerFromJson(r.data);
+    if (!c) {
+      log::error("cannot read container record", {{"container", r.id}, {"error", c.error().message()}});
+      continue;
+    }
+    names_[c->name] = c->id;
+    containers_[c->id] = *c;
+  }
+  return {};
+}
+
+Result<> ContainerManager::persist(const Container& c) {
+  return db_.write([&](store::Tables& t) -> Result<> {
+    return t.putContainer({c.id, c.podId, c.name, stateName(c.state), c.createdAt, toJson(c)});
+  });
+}
+
+Result<std::string> ContainerManager::create(const std::string& podId, const ContainerConfig& cc) {
+  Sandbox pod = TRY(pods_.get(podId));
+  if (pod.state != SandboxState::Ready)
+    return fail(Code::FailedPrecondition, "pod " + pod.id + " is not ready; cannot create containers in it");
+  if (cc.name.empty()) return fail(Code::InvalidArgument, "container metadata needs a name");
+  if (cc.runAsGroup && !cc.runAsUser && cc.runAsUsername.empty())
+    return fail(Code::InvalidArgument, "run_as_group needs run_as_user or run_as_username");
+  if (cc.privileged && !pod.config.privileged)
+    return fail(Code::InvalidArgument, "container " + cc.name + " is privileged but its pod is not");
+  if (cc.logPath.find("..") != std::string::npos || (!cc.logPath.empty() && cc.logPath[0] == '/'))
+    return fail(Code::InvalidArgument, "log_path \"" + cc.logPath + "\" must stay inside the pod's log directory");
+  for (const auto& m : cc.mounts) {
+    struct stat st {};
+    if (::stat(m.hostPath.c_str(), &st) != 0)
+      return fail(Code::InvalidArgument, "mount source \"" + m.hostPath + "\" does not exist");
+    if (m.containerPath.empty() || m.containerPath[0] != '/')
+      return fail(Code::InvalidArgument, "mount destination \"" + m.containerPath + "\" is not an absolute path");
+  }
+  auto img = images_.find(cc.image);
+  if (!img) return fail(Code::NotFound, "image \"" + cc.image + "\" is not present; pull it first");
+  oci::OciRuntime* runtime = TRY(runtimes_.get(pod.handler));
+
+  Container c;
+  c.id = newId();
+  c.podId = pod.id;
+  c.config = cc;
+  c.imageId = img->id;
+  c.handler = pod.handler;
+  c.createdAt = nowNs();
+  c.name = containerName(cc, pod.config.metadata.name, pod.config.metadata.ns, pod.config.metadata.uid);
+  Rollback undo;
+  {
+    std::lock_guard lock(mu_);
+    if (auto taken = names_.find(c.name); taken != names_.end())
+      return fail(Code::AlreadyExists, "cannot reserve container name \"" + c.name + "\": taken by " + taken->second);
+    names_[c.name] = c.id;
+  }
+  undo.push([this, name = c.name] {
+    std::lock_guard lock(mu_);
+    names_.erase(name);
+  });
+
+  std::string containersDir = cfg_.root + "/containers";
+  std::vector<std::string> lowers;
+  for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
+  std::string rootfs = TRY(storage::mountRootfs(containersDir, c.id, lowers));
+  undo.push([containersDir, id = c.id] { (void)storage::removeContainerDir(containersDir, id); });
+
+  // The user, from the container's own files.
+  std::string user = img->parsed.user;
+  if (cc.runAsUser) user = std::to_string(*cc.runAsUser);
+  if (!cc.runAsUsername.empty()) user = cc.runAsUsername;
+  if (cc.runAsGroup) user = user.substr(0, user.find(':')) + ":" + std::to_string(*cc.runAsGroup);
+  auto passwd = sys::readFile(rootfs + "/etc/passwd");
+  auto group = sys::readFile(rootfs + "/etc/group");
+  auto resolved = TRY(spec::resolveUser(user, passwd ? *passwd : "", group ? *group : ""));
+
+  spec::ContainerSpecInput in;
+  in.rootfs = rootfs;
+  in.args = spec::processArgs(cc.command, cc.args, img->parsed.entrypoint, img->parsed.cmd);
+  if (in.args.empty())
+    return fail(Code::InvalidArgument, "container " + cc.name + " has no command and its image none");
+  std::string hostname = podHostname(pod.config);
+  in.env = spec::mergeEnv(spec::mergeEnv(img->parsed.env, {"HOSTNAME=" + hostname}), cc.envs);
+  in.cwd = cc.workingDir.empty() ? img->parsed.workingDir : cc.workingDir;
+  in.terminal = cc.tty;
+  in.uid = resolved.uid;
+  in.gid = resolved.gid;
+  in.additionalGids = resolved.groups;
+  for (auto g : cc.supplementalGroups) in.additionalGids.push_back(static_cast<uint32_t>(g));
+  in.hostname = hostname;
+  in.hostNetwork = pod.config.network == NamespaceMode::Node;
+  in.netnsPath = pod.netnsPath;
+  in.hostIpc = pod.config.ipc == NamespaceMode::Node;
+  in.hostPid = cc.pidMode == 2;
+  if (pod.infra && pod.infraPid > 0) {
+    if (cc.pidMode == 0) in.pidnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/pid";
+    if (!in.hostIpc) in.ipcnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/ipc";
+  }
+  auto covered = [&](const std::string& dst) {
+    return std::any_of(cc.mounts.begin(), cc.mounts.end(), [&](const auto& m) { return m.containerPath == dst; });
+  };
+  for (const auto& [dst, file] : std::vector<std::pair<std::string, std::string>>{
+           {"/etc/hostname", "hostname"}, {"/etc/hosts", "hosts"}, {"/etc/resolv.conf", "resolv.conf"}})
+    if (!covered(dst)) in.mounts.push_back({dst, pod.podDir + "/" + file, cc.readonlyRootfs, "rprivate"});
+  if (!covered("/dev/shm"))
+    in.mounts.push_back({"/dev/shm", in.hostIpc ? "/dev/shm" : pod.podDir + "/shm", false, "rprivate"});
+  in.mounts.insert(in.mounts.end(), cc.mounts.begin(), cc.mounts.end());
+  std::string parent = pod.config.cgroupParent.empty() ? "/crix" : pod.config.cgroupParent;
+  in.cgroupsPath = cfg_.cgroupDriver == "systemd" ? parent + ":crix:" + c.id : parent + "/crix-" + c.id;
+  in.privileged = cc.privileged;
+  in.readonlyRootfs = cc.readonlyRootfs;
+  in.noNewPrivileges = cc.noNewPrivs;
+  auto own = ownCapabilities();
+  in.capabilities =
+      cc.privileged ? own : spec::adjustCapabilities(spec::defaultCapabilities(), cc.capAdd, cc.capDrop, own);
+  in.oomScoreAdj = clampOomScoreAdj(static_cast<int>(cc.oomScoreAdj));
+  for (const auto& [k, v] : pod.config.sysctls)
+    if (!k.starts_with("net.") || in.hostNetwork) in.sysctls[k] = v;
+  in.annotations = cc.annotations;
+  in.annotations["io.kubernetes.cri.container-type"] = "container";
+  in.annotations["io.kubernetes.cri.sandbox-id"] = pod.id;
+  in.annotations["io.kubernetes.cri.container-name"] = cc.name;
+  in.annotations["io.kubernetes.cri.image-name"] = cc.image;
+  in.cpuShares = cc.cpuShares;
+  in.cpuQuota = cc.cpuQuota;
+  in.cpuPeriod = cc.cpuPeriod;
+  in.memoryLimit = cc.memoryLimit;
+  in.cpusetCpus = cc.cpusetCpus;
+  in.cpusetMems = cc.cpusetMems;
+
+  c.bundle = cfg_.stateDir + "/containers/" + c.id;
+  TRY(sys::mkdirAll(c.bundle, 0700));
+  undo.push([bundle = c.bundle] {
+    std::error_code ec;
+    fs::remove_all(bundle, ec);
+  });
+  TRY(sys::writeFileAtomic(c.bundle + "/config.json", spec::buildContainerSpec(in).dump(2), 0600));
+  if (!pod.config.logDirectory.empty() && !cc.logPath.empty()) {
+    c.logPath = pod.config.logDirectory + "/" + cc.logPath;
+    TRY(sys::mkdirAll(fs::path(c.logPath).parent_path().string(), 0755));
+  }
+  c.pid =
+      TRY(runtime->create({c.id, c.bundle, c.logPath.empty() ? c.bundle + "/ctr.log" : c.logPath, cc.tty, cc.stdin}));
+  undo.push([runtime, id = c.id] { (void)runtime->remove(id, true); });
+  TRY(persist(c));
+  {
+    std::lock_guard lock(mu_);
+    containers_[c.id] = c;
+  }
+  undo.commit();
+  log::info("container created", {{"container", c.name}, {"id", c.id}, {"pod", pod.id}});
+  return c.id;
+}
+
+Result<std::string> ContainerManager::resolveId(const std::string& idOrPrefix) const {
+  std::lock_guard lock(mu_);
+  if (containers_.count(idOrPrefix)) return idOrPrefix;
+  std::string found;
+  for (const auto& [id, c] : containers_) {
+    if (!idOrPrefix.empty() && id.starts_with(idOrPrefix)) {
+      if (!found.empty()) return fail(Code::InvalidArgument, "container id prefix \"" + idOrPrefix + "\" is ambiguous");
+      found = id;
+    }
+  }
+  if (found.empty()) return fail(Code::NotFound, "container \"" + idOrPrefix + "\" not found");
+  return found;
+}
+
+void ContainerManager::refresh(Container& c) {
+  if (c.state != ContainerState::Running && c.state != ContainerState::Created) return;
+  auto runtime = runtimes_.get(c.handler);
+  if (!runtime) return;
+  auto code = (*runtime)->exitCode(c.id);
+  if (!code || !*code) return;
+  c.state = ContainerState::Exited;
+  c.exitCode = **code;
+  struct stat st {};
+  c.finishedAt = ::stat((cfg_.stateDir + "/exits/" + c.id).c_str(), &st) == 0
+                     ? static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec
+                     : nowNs();
+  c.reason = c.exitCode == 0 ? "Completed" : "Error";
+  if (c.exitCode == 137) {
+    // An OOM kill leaves its mark in the memory cgroup's events; runc has
+    // removed the cgroup by now, so SIGKILL is all that is known here.
+    c.message = "killed by signal 9";
+  }
+  (void)persist(c);
+}
+
+Result<Container> ContainerManager::get(const std::string& idOrPrefix) {
+  auto id = TRY(resolveId(idOrPrefix));
+  std::lock_guard lock(mu_);
+  auto& c = containers_.at(id);
+  refresh(c);
+  return c;
+}
+
+std::vector<Container> ContainerManager::list(const ContainerFilter& f) {
+  std::lock_guard lock(mu_);
+  std::vector<Container> out;
+  for (auto& [id, c] : containers_) {
+    refresh(c);
+    if (!f.idPrefix.empty() && !id.starts_with(f.idPrefix)) continue;
+    if (!f.podId.empty() && c.podId != f.podId) continue;
+    if (f.state && c.state != *f.state) continue;
+    bool match = true;
+    for (const auto& [k, v] : f.labels) {
+      auto it = c.config.labels.find(k);
+      if (it == c.config.labels.end() || it->second != v) match = false;
+    }
+    if (match) out.push_back(c);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.createdAt < b.createdAt; });
+  return out;
+}
+
+Result<> ContainerManager::start(const std::string& idOrPrefix) {
+  Container c = TRY(get(idOrPrefix));
+  if (c.state != ContainerState::Created)
+    return fail(Code::FailedPrecondition, "container " + c.id + " is " + stateName(c.state) + ", not created");
+  oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+  TRY(runtime->start(c.id));
+  c.state = ContainerState::Running;
+  c.startedAt = nowNs();
+  TRY(persist(c));
+  std::lock_guard lock(mu_);
+  containers_[c.id] = c;
+  return {};
+}
+
+Result<> ContainerManager::stop(const std::string& idOrPrefix, std::chrono::seconds timeout) {
+  auto id = resolveId(idOrPrefix);
+  if (!id) return id.error().code() == Code::NotFound ? Result<>{} : fail(id.error());
+  Container c = TRY(get(*id));
+  if (c.state == ContainerState::Exited) return {};
+  oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+  auto waitExit = [&](std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto code = runtime->exitCode(c.id);
+      if (code && *code) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  if (c.state == ContainerState::Running && timeout.count() > 0) {
+    (void)runtime->kill(c.id, SIGTERM);
+    if (waitExit(timeout)) {
+      std::lock_guard lock(mu_);
+      refresh(containers_[c.id]);
+      return {};
+    }
+  }
+  (void)runtime->kill(c.id, SIGKILL);
+  if (c.state == ContainerState::Created) {
+    // Never started: nothing to wait for but the runtime's own state.
+    TRY(runtime->remove(c.id, true));
+  } else if (!waitExit(std::chrono::seconds(10))) {
+    return fail(Code::DeadlineExceeded, "container " + c.id + " did not exit after SIGKILL");
+  }
+  std::lock_guard lock(mu_);
+  auto& stored = containers_[c.id];
+  refresh(stored);
+  if (stored.state != ContainerState::Exited) {
+    stored.state = ContainerState::Exited;
+    stored.exitCode = 137;
+    stored.reason = "Error";
+    stored.finishedAt = nowNs();
+    (void)persist(stored);
+  }
+  return {};
+}
+
+Result<> ContainerManager::remove(const std::string& idOrPrefix) {
+  auto id = resolveId(idOrPrefix);
+  if (!id) return id.error().code() == Code::NotFound ? Result<>{} : fail(id.error());
+  TRY(stop(*id, std::chrono::seconds(0)));
+  Container c = TRY(get(*id));
+  oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+  TRY(runtime->remove(c.id, true));
+  ::unlink((cfg_.stateDir + "/exits/" + c.id).c_str());
+  TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
+  std::error_code ec;
+  fs::remove_all(c.bundle, ec);
+  TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); }));
+  std::lock_guard lock(mu_);
+  containers_.erase(c.id);
+  names_.erase(c.name);
+  log::info("container removed", {{"container", c.name}, {"id", c.id}});
+  return {};
+}
+
+Result<ExecResult> ContainerManager::execSync(const std::string& idOrPrefix, const std::vector<std::string>& cmd,
+                                              std::chrono::seconds timeout) {
+  Container c = TRY(get(idOrPrefix));
+  if (c.state != ContainerState::Running)
+    return fail(Code::FailedPrecondition, "container " + c.id + " is not running");
+  if (cmd.empty()) return fail(Code::InvalidArgument, "ExecSync: cmd is required");
+  oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+  auto limit =
+      timeout.count() > 0 ? std::chrono::milliseconds(timeout) : std::chrono::milliseconds(std::chrono::hours(24));
+  auto r = TRY(runtime->exec(c.id, cmd, limit));
+  return ExecResult{r.out, r.err, r.exitCode >= 0 ? r.exitCode : 128 + r.signal};
+}
+
+Result<> ContainerManager::forPod(const std::string& podId, bool removeToo) {
+  ContainerFilter f;
+  f.podId = podId;
+  for (const auto& c : list(f)) {
+    TRY(stop(c.id, std::chrono::seconds(0)));
+    if (removeToo) TRY(remove(c.id));
+  }
+  return {};
+}
+
+}  // namespace crix::lifecycle

@@ -1,0 +1,75 @@
+// ContainerManager: CreateContainer to RemoveContainer, and ExecSync.
+//
+// CreateContainer: find the pod and the image → validate → reserve the name
+// → rootfs (overlay over the image's layers) → resolve the user in the
+// container's own /etc/passwd → spec → bundle → conmon + runtime create →
+// persist. Every step pushes its undo.
+//
+// Exits are read from conmon's exit files when a container is looked at.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "config/config.h"
+#include "image/image_store.h"
+#include "lifecycle/container.h"
+#include "lifecycle/infra.h"
+#include "lifecycle/pod_manager.h"
+#include "storage/layer_store.h"
+#include "store/state_store.h"
+
+namespace crix::lifecycle {
+
+struct ContainerFilter {
+  std::string idPrefix, podId;
+  std::optional<ContainerState> state;
+  std::map<std::string, std::string> labels;
+};
+
+struct ExecResult {
+  std::string out, err;
+  int exitCode = 0;
+};
+
+class ContainerManager {
+ public:
+  ContainerManager(const config::Config& cfg, store::StateStore& db, PodManager& pods, image::ImageStore& images,
+                   storage::LayerStore& layers, Runtimes& runtimes);
+
+  Result<> load();
+  Result<std::string> create(const std::string& podId, const ContainerConfig& config);
+  Result<> start(const std::string& id);
+  Result<> stop(const std::string& id, std::chrono::seconds timeout);
+  Result<> remove(const std::string& id);
+  Result<Container> get(const std::string& id);
+  std::vector<Container> list(const ContainerFilter& f);
+  Result<ExecResult> execSync(const std::string& id, const std::vector<std::string>& cmd, std::chrono::seconds timeout);
+  // Stops (and with remove, removes) every container of a pod.
+  Result<> forPod(const std::string& podId, bool remove);
+
+ private:
+  Result<std::string> resolveId(const std::string& idOrPrefix) const;
+  Result<> persist(const Container& c);
+  // Reads the exit file of a created or running container.
+  void refresh(Container& c);
+
+  const config::Config& cfg_;
+  store::StateStore& db_;
+  PodManager& pods_;
+  image::ImageStore& images_;
+  storage::LayerStore& layers_;
+  Runtimes& runtimes_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, Container> containers_;
+  std::map<std::string, std::string> names_;
+};
+
+}  // namespace crix::lifecycle

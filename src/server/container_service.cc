@@ -1,0 +1,181 @@
+// RuntimeService's container calls: CRI messages in, lifecycle calls,
+// CRI messages out.
+#include <nlohmann/json.hpp>
+
+#include "server/grpc_status.h"
+#include "server/runtime_service.h"
+
+namespace crix::server {
+
+namespace v1 = ::runtime::v1;
+using lifecycle::ContainerState;
+
+namespace {
+
+grpc::Status invalid(const std::string& m) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m);
+}
+
+lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
+  lifecycle::ContainerConfig k;
+  k.name = c.metadata().name();
+  k.attempt = c.metadata().attempt();
+  k.image = c.image().image();
+  k.command = {c.command().begin(), c.command().end()};
+  k.args = {c.args().begin(), c.args().end()};
+  for (const auto& e : c.envs()) k.envs.push_back(e.key() + "=" + e.value());
+  k.workingDir = c.working_dir();
+  for (const auto& m : c.mounts()) {
+    std::string prop = m.propagation() == v1::PROPAGATION_HOST_TO_CONTAINER ? "rslave"
+                       : m.propagation() == v1::PROPAGATION_BIDIRECTIONAL   ? "rshared"
+                                                                            : "rprivate";
+    k.mounts.push_back({m.container_path(), m.host_path(), m.readonly(), prop});
+  }
+  k.labels = {c.labels().begin(), c.labels().end()};
+  k.annotations = {c.annotations().begin(), c.annotations().end()};
+  k.logPath = c.log_path();
+  k.stdin = c.stdin();
+  k.stdinOnce = c.stdin_once();
+  k.tty = c.tty();
+  const auto& sc = c.linux().security_context();
+  k.privileged = sc.privileged();
+  k.readonlyRootfs = sc.readonly_rootfs();
+  k.noNewPrivs = sc.no_new_privs();
+  if (sc.has_run_as_user()) k.runAsUser = sc.run_as_user().value();
+  if (sc.has_run_as_group()) k.runAsGroup = sc.run_as_group().value();
+  k.runAsUsername = sc.run_as_username();
+  k.supplementalGroups = {sc.supplemental_groups().begin(), sc.supplemental_groups().end()};
+  k.capAdd = {sc.capabilities().add_capabilities().begin(), sc.capabilities().add_capabilities().end()};
+  k.capDrop = {sc.capabilities().drop_capabilities().begin(), sc.capabilities().drop_capabilities().end()};
+  k.pidMode = sc.namespace_options().pid();
+  const auto& r = c.linux().resources();
+  k.cpuShares = r.cpu_shares();
+  k.cpuQuota = r.cpu_quota();
+  k.cpuPeriod = r.cpu_period();
+  k.memoryLimit = r.memory_limit_in_bytes();
+  k.cpusetCpus = r.cpuset_cpus();
+  k.cpusetMems = r.cpuset_mems();
+  k.oomScoreAdj = r.oom_score_adj();
+  return k;
+}
+
+v1::ContainerState toCri(ContainerState s) {
+  switch (s) {
+    case ContainerState::Created: return v1::CONTAINER_CREATED;
+    case ContainerState::Running: return v1::CONTAINER_RUNNING;
+    case ContainerState::Exited: return v1::CONTAINER_EXITED;
+    case ContainerState::Unknown: return v1::CONTAINER_UNKNOWN;
+  }
+  return v1::CONTAINER_UNKNOWN;
+}
+
+void fillMetadata(const lifecycle::Container& c, v1::ContainerMetadata* m) {
+  m->set_name(c.config.name);
+  m->set_attempt(c.config.attempt);
+}
+
+}  // namespace
+
+grpc::Status RuntimeService::CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest* req,
+                                             v1::CreateContainerResponse* resp) {
+  if (req->pod_sandbox_id().empty()) return invalid("CreateContainer: pod_sandbox_id is required");
+  if (!req->has_config()) return invalid("CreateContainer: config is required");
+  auto id = containers_.create(req->pod_sandbox_id(), fromCri(req->config()));
+  if (!id) return toStatus(id.error());
+  resp->set_container_id(*id);
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::StartContainer(grpc::ServerContext*, const v1::StartContainerRequest* req,
+                                            v1::StartContainerResponse*) {
+  return toStatus(containers_.start(req->container_id()));
+}
+
+grpc::Status RuntimeService::StopContainer(grpc::ServerContext*, const v1::StopContainerRequest* req,
+                                           v1::StopContainerResponse*) {
+  return toStatus(containers_.stop(req->container_id(), std::chrono::seconds(std::max<int64_t>(0, req->timeout()))));
+}
+
+grpc::Status RuntimeService::RemoveContainer(grpc::ServerContext*, const v1::RemoveContainerRequest* req,
+                                             v1::RemoveContainerResponse*) {
+  return toStatus(containers_.remove(req->container_id()));
+}
+
+grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*, const v1::ContainerStatusRequest* req,
+                                             v1::ContainerStatusResponse* resp) {
+  auto c = containers_.get(req->container_id());
+  if (!c) return toStatus(c.error());
+  auto* st = resp->mutable_status();
+  st->set_id(c->id);
+  fillMetadata(*c, st->mutable_metadata());
+  st->set_state(toCri(c->state));
+  st->set_created_at(c->createdAt);
+  st->set_started_at(c->startedAt);
+  st->set_finished_at(c->finishedAt);
+  st->set_exit_code(c->exitCode);
+  st->mutable_image()->set_image(c->config.image);
+  st->set_image_ref(c->imageId);
+  st->set_image_id(c->imageId);
+  st->set_reason(c->reason);
+  st->set_message(c->message);
+  st->mutable_labels()->insert(c->config.labels.begin(), c->config.labels.end());
+  st->mutable_annotations()->insert(c->config.annotations.begin(), c->config.annotations.end());
+  for (const auto& m : c->config.mounts) {
+    auto* mm = st->add_mounts();
+    mm->set_container_path(m.containerPath);
+    mm->set_host_path(m.hostPath);
+    mm->set_readonly(m.readonly);
+  }
+  st->set_log_path(c->logPath);
+  if (req->verbose()) {
+    nlohmann::json info{
+        {"pid", c->pid}, {"sandboxID", c->podId}, {"runtimeHandler", c->handler}, {"bundle", c->bundle}};
+    (*resp->mutable_info())["info"] = info.dump();
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ListContainers(grpc::ServerContext*, const v1::ListContainersRequest* req,
+                                            v1::ListContainersResponse* resp) {
+  lifecycle::ContainerFilter f;
+  if (req->has_filter()) {
+    f.idPrefix = req->filter().id();
+    f.podId = req->filter().pod_sandbox_id();
+    if (req->filter().has_state()) {
+      switch (req->filter().state().state()) {
+        case v1::CONTAINER_CREATED: f.state = ContainerState::Created; break;
+        case v1::CONTAINER_RUNNING: f.state = ContainerState::Running; break;
+        case v1::CONTAINER_EXITED: f.state = ContainerState::Exited; break;
+        default: f.state = ContainerState::Unknown;
+      }
+    }
+    f.labels = {req->filter().label_selector().begin(), req->filter().label_selector().end()};
+  }
+  for (const auto& c : containers_.list(f)) {
+    auto* out = resp->add_containers();
+    out->set_id(c.id);
+    out->set_pod_sandbox_id(c.podId);
+    fillMetadata(c, out->mutable_metadata());
+    out->mutable_image()->set_image(c.config.image);
+    out->set_image_ref(c.imageId);
+    out->set_image_id(c.imageId);
+    out->set_state(toCri(c.state));
+    out->set_created_at(c.createdAt);
+    out->mutable_labels()->insert(c.config.labels.begin(), c.config.labels.end());
+    out->mutable_annotations()->insert(c.config.annotations.begin(), c.config.annotations.end());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ExecSync(grpc::ServerContext*, const v1::ExecSyncRequest* req,
+                                      v1::ExecSyncResponse* resp) {
+  std::vector<std::string> cmd(req->cmd().begin(), req->cmd().end());
+  auto r = containers_.execSync(req->container_id(), cmd, std::chrono::seconds(req->timeout()));
+  if (!r) return toStatus(r.error());
+  resp->set_stdout(r->out);
+  resp->set_stderr(r->err);
+  resp->set_exit_code(r->exitCode);
+  return grpc::Status::OK;
+}
+
+}  // namespace crix::server

@@ -1,0 +1,149 @@
+#include "spec/container_spec.h"
+
+#include <algorithm>
+
+#include "spec/sandbox_spec.h"
+
+namespace crix::spec {
+
+using nlohmann::json;
+
+const std::vector<std::string>& defaultCapabilities() {
+  static const std::vector<std::string> caps = {
+      "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+      "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+      "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+      "CAP_KILL",    "CAP_AUDIT_WRITE"};
+  return caps;
+}
+
+std::vector<std::string> adjustCapabilities(std::vector<std::string> base, const std::vector<std::string>& add,
+                                            const std::vector<std::string>& drop, const std::vector<std::string>& all) {
+  auto full = [](std::string c) {
+    std::transform(c.begin(), c.end(), c.begin(), ::toupper);
+    return c.starts_with("CAP_") ? c : "CAP_" + c;
+  };
+  for (const auto& d : drop) {
+    if (full(d) == "CAP_ALL") {
+      base.clear();
+      continue;
+    }
+    base.erase(std::remove(base.begin(), base.end(), full(d)), base.end());
+  }
+  for (const auto& a : add) {
+    if (full(a) == "CAP_ALL") {
+      base = all;
+      continue;
+    }
+    if (std::find(base.begin(), base.end(), full(a)) == base.end()) base.push_back(full(a));
+  }
+  return base;
+}
+
+std::vector<std::string> processArgs(const std::vector<std::string>& command, const std::vector<std::string>& args,
+                                     const std::vector<std::string>& entrypoint, const std::vector<std::string>& cmd) {
+  std::vector<std::string> out;
+  if (!command.empty()) {
+    out = command;
+    out.insert(out.end(), args.begin(), args.end());
+    return out;
+  }
+  out = entrypoint;
+  const auto& rest = args.empty() ? cmd : args;
+  out.insert(out.end(), rest.begin(), rest.end());
+  return out;
+}
+
+std::vector<std::string> mergeEnv(const std::vector<std::string>& base, const std::vector<std::string>& over) {
+  std::vector<std::string> out = base;
+  for (const auto& e : over) {
+    std::string key = e.substr(0, e.find('='));
+    auto it =
+        std::find_if(out.begin(), out.end(), [&](const std::string& x) { return x.substr(0, x.find('=')) == key; });
+    if (it != out.end())
+      *it = e;
+    else
+      out.push_back(e);
+  }
+  return out;
+}
+
+json buildContainerSpec(const ContainerSpecInput& in) {
+  json mounts = json::array({
+      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}, {"options", {"nosuid", "noexec", "nodev"}}},
+      {{"destination", "/dev"},
+       {"type", "tmpfs"},
+       {"source", "tmpfs"},
+       {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+      {{"destination", "/dev/pts"},
+       {"type", "devpts"},
+       {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
+      {{"destination", "/dev/mqueue"},
+       {"type", "mqueue"},
+       {"source", "mqueue"},
+       {"options", {"nosuid", "noexec", "nodev"}}},
+      {{"destination", "/sys"},
+       {"type", "sysfs"},
+       {"source", "sysfs"},
+       {"options", {"nosuid", "noexec", "nodev", in.privileged ? "rw" : "ro"}}},
+      {{"destination", "/sys/fs/cgroup"},
+       {"type", "cgroup"},
+       {"source", "cgroup"},
+       {"options", {"nosuid", "noexec", "nodev", "relatime", in.privileged ? "rw" : "ro"}}},
+  });
+  for (const auto& m : in.mounts) {
+    json opts = {"rbind", m.propagation, m.readonly ? "ro" : "rw"};
+    mounts.push_back({{"destination", m.containerPath}, {"type", "bind"}, {"source", m.hostPath}, {"options", opts}});
+  }
+  json namespaces = json::array({{{"type", "mount"}}});
+  if (!in.hostNetwork) namespaces.push_back({{"type", "uts"}});
+  auto ns = [&](const char* type, bool host, const std::string& path) {
+    if (host) return;
+    json n{{"type", type}};
+    if (!path.empty()) n["path"] = path;
+    namespaces.push_back(n);
+  };
+  ns("network", in.hostNetwork, in.netnsPath);
+  ns("pid", in.hostPid, in.pidnsPath);
+  ns("ipc", in.hostIpc, in.ipcnsPath);
+
+  json caps = in.capabilities;
+  json resources{{"devices", json::array({{{"allow", in.privileged}, {"access", "rwm"}}})}};
+  json cpu = json::object(), memory = json::object();
+  if (in.cpuShares > 0) cpu["shares"] = in.cpuShares;
+  if (in.cpuQuota > 0) cpu["quota"] = in.cpuQuota;
+  if (in.cpuPeriod > 0) cpu["period"] = in.cpuPeriod;
+  if (!in.cpusetCpus.empty()) cpu["cpus"] = in.cpusetCpus;
+  if (!in.cpusetMems.empty()) cpu["mems"] = in.cpusetMems;
+  if (in.memoryLimit > 0) memory["limit"] = in.memoryLimit;
+  if (!cpu.empty()) resources["cpu"] = cpu;
+  if (!memory.empty()) resources["memory"] = memory;
+  if (in.pidsLimit > 0) resources["pids"] = {{"limit", in.pidsLimit}};
+
+  json linux{
+      {"namespaces", namespaces}, {"cgroupsPath", in.cgroupsPath}, {"sysctl", in.sysctls}, {"resources", resources}};
+  if (!in.privileged) {
+    linux["maskedPaths"] = defaultMaskedPaths();
+    linux["readonlyPaths"] = defaultReadonlyPaths();
+  }
+  json spec{{"ociVersion", "1.0.2"},
+            {"process",
+             {{"terminal", in.terminal},
+              {"user", {{"uid", in.uid}, {"gid", in.gid}, {"additionalGids", in.additionalGids}}},
+              {"args", in.args},
+              {"env", in.env},
+              {"cwd", in.cwd.empty() ? "/" : in.cwd},
+              {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
+              {"noNewPrivileges", in.noNewPrivileges},
+              {"oomScoreAdj", in.oomScoreAdj}}},
+            {"root", {{"path", in.rootfs}, {"readonly", in.readonlyRootfs}}},
+            {"hostname", in.hostname},
+            {"mounts", mounts},
+            {"annotations", in.annotations},
+            {"linux", linux}};
+  if (in.hostname.empty() || in.hostNetwork) spec.erase("hostname");
+  return spec;
+}
+
+}  // namespace crix::spec

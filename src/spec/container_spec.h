@@ -1,0 +1,63 @@
+// The OCI runtime spec of a pod's container, from the CRI container config
+// and the image config. Pure: no I/O; the caller resolves users and paths.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace crix::spec {
+
+struct Mount {
+  std::string containerPath, hostPath;
+  bool readonly = false;
+  std::string propagation = "rprivate";  // rprivate, rslave, rshared
+};
+
+struct ContainerSpecInput {
+  std::string rootfs;
+  // Process: the kubelet's rules for command/args against the image's
+  // Entrypoint/Cmd are applied by processArgs().
+  std::vector<std::string> args;
+  std::vector<std::string> env;  // image env, then config env (later wins)
+  std::string cwd = "/";
+  bool terminal = false;
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> additionalGids;
+  std::string hostname;
+  // Namespaces to join (paths) or create (empty); host ones are left out.
+  std::string netnsPath, pidnsPath, ipcnsPath;
+  bool hostNetwork = false, hostPid = false, hostIpc = false;
+  std::vector<Mount> mounts;  // pod files, shm and the CRI mounts
+  std::string cgroupsPath;
+  bool privileged = false, readonlyRootfs = false, noNewPrivileges = false;
+  std::vector<std::string> capabilities;  // effective set, "CAP_..." names
+  int oomScoreAdj = 0;
+  std::map<std::string, std::string> sysctls, annotations;
+  // Resources (0 = unset).
+  int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0, pidsLimit = 0;
+  std::string cpusetCpus, cpusetMems;
+};
+
+nlohmann::json buildContainerSpec(const ContainerSpecInput& in);
+
+// command/args against Entrypoint/Cmd, as the kubelet documents: a command
+// replaces both; args alone replace Cmd.
+std::vector<std::string> processArgs(const std::vector<std::string>& command, const std::vector<std::string>& args,
+                                     const std::vector<std::string>& entrypoint, const std::vector<std::string>& cmd);
+
+// Env lists merged by name: `over` wins.
+std::vector<std::string> mergeEnv(const std::vector<std::string>& base, const std::vector<std::string>& over);
+
+// The capabilities a default container gets.
+const std::vector<std::string>& defaultCapabilities();
+
+// Applies CRI add/drop (names without "CAP_", "ALL" allowed) to `base`.
+std::vector<std::string> adjustCapabilities(std::vector<std::string> base, const std::vector<std::string>& add,
+                                            const std::vector<std::string>& drop, const std::vector<std::string>& all);
+
+}  // namespace crix::spec
