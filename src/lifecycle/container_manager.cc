@@ -328,9 +328,10 @@ Result<> ContainerManager::start(const std::string& idOrPrefix) {
   if (c.state != ContainerState::Created)
     return fail(Code::FailedPrecondition, "container " + c.id + " is " + stateName(c.state) + ", not created");
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+  int64_t started = nowNs();  // before: a short-lived process may exit before start returns
   TRY(runtime->start(c.id));
   c.state = ContainerState::Running;
-  c.startedAt = nowNs();
+  c.startedAt = started;
   TRY(persist(c));
   std::lock_guard lock(mu_);
   containers_[c.id] = c;

@@ -1,0 +1,180 @@
+// Containers against the real crixd, conmon, runc and CNI plugins, with
+// images from the test registry.
+#include <filesystem>
+#include <thread>
+
+#include "integration/daemon_fixture.h"
+#include "integration/registry_fixture.h"
+#include "sys/fs.h"
+#include "sys/process.h"
+
+namespace crix::test {
+namespace {
+
+namespace v1 = ::runtime::v1;
+namespace fs = std::filesystem;
+
+class ContainerTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    auto& reg = TestRegistry::get();
+    ASSERT_TRUE(reg.ok()) << reg.error();
+    d_ = startDaemon("[image]\npause_image = \"" + reg.ref("crix/pause:1") + "\"\n" + reg.configToml());
+    v1::PullImageRequest pull;
+    pull.mutable_image()->set_image(reg.ref("crix/busybox-user:1"));
+    v1::PullImageResponse pulled;
+    ASSERT_TRUE(d_->images()->PullImage(rpcContext(60000).get(), pull, &pulled).ok());
+    v1::RunPodSandboxRequest run;
+    auto* c = run.mutable_config();
+    c->mutable_metadata()->set_name("pod");
+    c->mutable_metadata()->set_namespace_("default");
+    c->mutable_metadata()->set_uid("pod-uid");
+    c->set_hostname("podhost");
+    c->set_log_directory(tmp_ / "logs");
+    v1::RunPodSandboxResponse ran;
+    auto s = d_->runtime()->RunPodSandbox(rpcContext(30000).get(), run, &ran);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    pod_ = ran.pod_sandbox_id();
+    podConfig_ = run.config();
+  }
+  void TearDown() override {
+    if (d_ && !pod_.empty()) {
+      v1::RemovePodSandboxRequest rm;
+      rm.set_pod_sandbox_id(pod_);
+      v1::RemovePodSandboxResponse resp;
+      EXPECT_TRUE(d_->runtime()->RemovePodSandbox(rpcContext(30000).get(), rm, &resp).ok());
+    }
+    d_.reset();
+    (void)sys::runCommand({"/sbin/ip", "link", "del", "crixtest0"});
+  }
+  v1::ContainerConfig config(const std::string& name, std::vector<std::string> cmd) {
+    v1::ContainerConfig c;
+    c.mutable_metadata()->set_name(name);
+    c.mutable_image()->set_image(TestRegistry::get().ref("crix/busybox-user:1"));
+    for (auto& a : cmd) c.add_command(a);
+    c.set_log_path(name + ".log");
+    return c;
+  }
+  grpc::Status create(const v1::ContainerConfig& c, std::string* id) {
+    v1::CreateContainerRequest req;
+    req.set_pod_sandbox_id(pod_);
+    *req.mutable_config() = c;
+    *req.mutable_sandbox_config() = podConfig_;
+    v1::CreateContainerResponse resp;
+    auto s = d_->runtime()->CreateContainer(rpcContext(30000).get(), req, &resp);
+    if (id) *id = resp.container_id();
+    return s;
+  }
+  grpc::Status start(const std::string& id) {
+    v1::StartContainerRequest req;
+    req.set_container_id(id);
+    v1::StartContainerResponse resp;
+    return d_->runtime()->StartContainer(rpcContext(30000).get(), req, &resp);
+  }
+  v1::ContainerStatus status(const std::string& id) {
+    v1::ContainerStatusRequest req;
+    req.set_container_id(id);
+    v1::ContainerStatusResponse resp;
+    EXPECT_TRUE(d_->runtime()->ContainerStatus(rpcContext().get(), req, &resp).ok());
+    return resp.status();
+  }
+  v1::ContainerStatus waitExit(const std::string& id) {
+    for (int i = 0; i < 500; ++i) {
+      auto st = status(id);
+      if (st.state() == v1::CONTAINER_EXITED) return st;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return status(id);
+  }
+  std::unique_ptr<Daemon> d_;
+  std::string pod_;
+  v1::PodSandboxConfig podConfig_;
+};
+
+TEST_F(ContainerTest, RunsLogsAndExits) {
+  std::string id;
+  auto c = config("hello", {"sh", "-c", "echo out; echo err >&2; id -un; hostname; echo $GREETING; exit 3"});
+  auto* env = c.add_envs();
+  env->set_key("GREETING");
+  env->set_value("hi there");
+  auto s = create(c, &id);
+  ASSERT_TRUE(s.ok()) << s.error_message() << d_->log();
+  EXPECT_EQ(status(id).state(), v1::CONTAINER_CREATED);
+  ASSERT_TRUE(start(id).ok());
+  auto st = waitExit(id);
+  EXPECT_EQ(st.state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(st.exit_code(), 3);
+  EXPECT_EQ(st.reason(), "Error");
+  EXPECT_GT(st.finished_at(), st.started_at());
+  EXPECT_EQ(st.log_path(), tmp_ / "logs/hello.log");
+  // CRI log lines: <time> <stream> <P|F> <text>; the image's User is crix.
+  std::string log = *sys::readFile(st.log_path());
+  for (const char* line :
+       {" stdout F out\n", " stderr F err\n", " stdout F crix\n", " stdout F podhost\n", " stdout F hi there\n"})
+    EXPECT_NE(log.find(line), std::string::npos) << line << " in:\n" << log;
+
+  v1::ListContainersRequest list;
+  list.mutable_filter()->set_pod_sandbox_id(pod_);
+  v1::ListContainersResponse listed;
+  ASSERT_TRUE(d_->runtime()->ListContainers(rpcContext().get(), list, &listed).ok());
+  ASSERT_EQ(listed.containers_size(), 1);
+  EXPECT_EQ(listed.containers(0).id(), id);
+
+  v1::RemoveContainerRequest rm;
+  rm.set_container_id(id);
+  v1::RemoveContainerResponse removed;
+  ASSERT_TRUE(d_->runtime()->RemoveContainer(rpcContext().get(), rm, &removed).ok());
+  EXPECT_FALSE(fs::exists(tmp_ / ("d/root/containers/" + id)));
+  EXPECT_FALSE(fs::exists(tmp_ / ("d/run/containers/" + id)));
+  ASSERT_TRUE(d_->runtime()->RemoveContainer(rpcContext().get(), rm, &removed).ok());  // idempotent
+}
+
+TEST_F(ContainerTest, ExecSyncAndStop) {
+  std::string id;
+  ASSERT_TRUE(create(config("sleeper", {"sleep", "300"}), &id).ok());
+  ASSERT_TRUE(start(id).ok());
+  v1::ExecSyncRequest ex;
+  ex.set_container_id(id);
+  for (const char* a : {"sh", "-c", "echo -n in-container; exit 7"}) ex.add_cmd(a);
+  ex.set_timeout(10);
+  v1::ExecSyncResponse out;
+  ASSERT_TRUE(d_->runtime()->ExecSync(rpcContext(20000).get(), ex, &out).ok());
+  EXPECT_EQ(out.stdout(), "in-container");
+  EXPECT_EQ(out.exit_code(), 7);
+
+  v1::StopContainerRequest stop;
+  stop.set_container_id(id);
+  stop.set_timeout(1);
+  v1::StopContainerResponse stopped;
+  ASSERT_TRUE(d_->runtime()->StopContainer(rpcContext(30000).get(), stop, &stopped).ok());
+  EXPECT_EQ(status(id).state(), v1::CONTAINER_EXITED);
+  ASSERT_TRUE(d_->runtime()->StopContainer(rpcContext(30000).get(), stop, &stopped).ok());
+}
+
+TEST_F(ContainerTest, BadInput) {
+  auto entries = [&] { return std::distance(fs::directory_iterator(tmp_ / "d/root/containers"), {}); };
+  auto before = entries();  // the pod's infra container
+  auto groupOnly = config("g", {"true"});
+  groupOnly.mutable_linux()->mutable_security_context()->mutable_run_as_group()->set_value(5);
+  EXPECT_EQ(create(groupOnly, nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto escape = config("l", {"true"});
+  escape.set_log_path("../../etc/evil.log");
+  EXPECT_EQ(create(escape, nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto badMount = config("m", {"true"});
+  auto* m = badMount.add_mounts();
+  m->set_container_path("/x");
+  m->set_host_path("/nonexistent/crix/source");
+  auto s = create(badMount, nullptr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("/nonexistent/crix/source"), std::string::npos);
+  auto privileged = config("p", {"true"});
+  privileged.mutable_linux()->mutable_security_context()->set_privileged(true);
+  EXPECT_EQ(create(privileged, nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto noImage = config("n", {"true"});
+  noImage.mutable_image()->set_image("127.0.0.1:1/not/pulled:1");
+  EXPECT_EQ(create(noImage, nullptr).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(entries(), before);
+}
+
+}  // namespace
+}  // namespace crix::test
