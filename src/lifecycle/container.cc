@@ -92,6 +92,7 @@ Result<Container> containerFromJson(const std::string& text) {
     c.bundle = j.value("bundle", "");
     c.handler = j.value("handler", "");
     c.pid = j.value("pid", 0);
+    c.cgroupsPath = j.value("cgroupsPath", "");
     const auto& k = j.at("config");
     auto& cfg = c.config;
     cfg.name = k.value("name", "");

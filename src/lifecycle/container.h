@@ -41,6 +41,7 @@ struct ContainerConfig {
   int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0;
   std::string cpusetCpus, cpusetMems;
   int64_t oomScoreAdj = 0;
+  std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
 };
 
 struct Container {
@@ -54,6 +55,7 @@ struct Container {
   std::string logPath;  // absolute, or empty
   std::string bundle;
   std::string handler;
+  std::string cgroupsPath;
   int pid = 0;
 };
 

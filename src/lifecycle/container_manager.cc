@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "cgroups/stats.h"
 #include "common/log.h"
 #include "lifecycle/rollback.h"
 #include "spec/container_spec.h"
@@ -236,6 +237,9 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   in.memoryLimit = cc.memoryLimit;
   in.cpusetCpus = cc.cpusetCpus;
   in.cpusetMems = cc.cpusetMems;
+  in.maskedPaths = cc.maskedPaths;
+  in.readonlyPaths = cc.readonlyPaths;
+  c.cgroupsPath = in.cgroupsPath;
 
   c.bundle = cfg_.stateDir + "/containers/" + c.id;
   TRY(sys::mkdirAll(c.bundle, 0700));
@@ -288,11 +292,8 @@ void ContainerManager::refresh(Container& c) {
                      ? static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec
                      : nowNs();
   c.reason = c.exitCode == 0 ? "Completed" : "Error";
-  if (c.exitCode == 137) {
-    // An OOM kill leaves its mark in the memory cgroup's events; runc has
-    // removed the cgroup by now, so SIGKILL is all that is known here.
-    c.message = "killed by signal 9";
-  }
+  // The cgroup lives until `runc delete`, so the OOM killer's count is still there.
+  if (auto st = cgroups::readStats(c.cgroupsPath); st && st->oomKilled) c.reason = "OOMKilled";
   (void)persist(c);
 }
 
@@ -411,6 +412,29 @@ Result<ExecResult> ContainerManager::execSync(const std::string& idOrPrefix, con
       timeout.count() > 0 ? std::chrono::milliseconds(timeout) : std::chrono::milliseconds(std::chrono::hours(24));
   auto r = TRY(runtime->exec(c.id, cmd, limit));
   return ExecResult{r.out, r.err, r.exitCode >= 0 ? r.exitCode : 128 + r.signal};
+}
+
+Result<ContainerStats> ContainerManager::stats(const std::string& idOrPrefix) {
+  Container c = TRY(get(idOrPrefix));
+  ContainerStats out;
+  out.container = c;
+  out.timestamp = nowNs();
+  if (c.state == ContainerState::Running) {
+    if (auto st = cgroups::readStats(c.cgroupsPath)) out.cgroup = *st;
+  }
+  auto upper = storage::diskUsage(cfg_.root + "/containers/" + c.id + "/upper");
+  out.writableBytes = upper.bytes;
+  out.writableInodes = upper.inodes;
+  return out;
+}
+
+Result<> ContainerManager::reopenLog(const std::string& idOrPrefix) {
+  Container c = TRY(get(idOrPrefix));
+  if (c.state != ContainerState::Running)
+    return fail(Code::FailedPrecondition, "container " + c.id + " is not running");
+  oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+  if (c.logPath.empty()) return {};
+  return runtime->reopenLog(c.bundle, c.logPath);
 }
 
 Result<> ContainerManager::forPod(const std::string& podId, bool removeToo) {

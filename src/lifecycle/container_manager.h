@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroups/stats.h"
 #include "common/error.h"
 #include "config/config.h"
 #include "image/image_store.h"
@@ -31,6 +32,13 @@ struct ContainerFilter {
   std::string idPrefix, podId;
   std::optional<ContainerState> state;
   std::map<std::string, std::string> labels;
+};
+
+struct ContainerStats {
+  Container container;
+  int64_t timestamp = 0;
+  cgroups::Stats cgroup;
+  int64_t writableBytes = 0, writableInodes = 0;
 };
 
 struct ExecResult {
@@ -51,6 +59,8 @@ class ContainerManager {
   Result<Container> get(const std::string& id);
   std::vector<Container> list(const ContainerFilter& f);
   Result<ExecResult> execSync(const std::string& id, const std::vector<std::string>& cmd, std::chrono::seconds timeout);
+  Result<ContainerStats> stats(const std::string& id);
+  Result<> reopenLog(const std::string& id);
   // Stops (and with remove, removes) every container of a pod.
   Result<> forPod(const std::string& podId, bool remove);
 

@@ -5,8 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <filesystem>
 #include <optional>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +23,23 @@ extern char** environ;
 
 namespace crix::oci {
 namespace {
+
+// Kills a process and everything it started (a timed-out exec's children
+// would otherwise live on in the container).
+void killTree(int pid) {
+  std::vector<int> all{pid};
+  for (size_t i = 0; i < all.size(); ++i) {
+    std::string dir = "/proc/" + std::to_string(all[i]) + "/task";
+    std::error_code ec;
+    for (const auto& t : std::filesystem::directory_iterator(dir, ec)) {
+      auto children = sys::readFile(t.path().string() + "/children");
+      if (!children) continue;
+      std::istringstream in(*children);
+      for (int c; in >> c;) all.push_back(c);
+    }
+  }
+  for (int p : all) ::kill(p, SIGKILL);
+}
 
 class ConmonRuntime final : public OciRuntime {
  public:
@@ -151,9 +171,34 @@ class ConmonRuntime final : public OciRuntime {
 
   Result<sys::CommandResult> exec(const std::string& id, const std::vector<std::string>& args,
                                   std::chrono::milliseconds timeout) override {
-    std::vector<std::string> argv = {cfg_.runtime, "--root=" + cfg_.runtimeRoot, "exec", id};
+    // The pid file lets a timed-out command be killed inside the container:
+    // killing `runc exec` alone would leave it running there.
+    static std::atomic<uint64_t> counter{0};
+    TRY(sys::mkdirAll(cfg_.stateDir + "/exec", 0700));
+    std::string pidFile = cfg_.stateDir + "/exec/" + id.substr(0, 12) + "-" + std::to_string(counter++) + ".pid";
+    std::vector<std::string> argv = {cfg_.runtime, "--root=" + cfg_.runtimeRoot, "exec", "--pid-file", pidFile, id};
     argv.insert(argv.end(), args.begin(), args.end());
-    return sys::runCommand(argv, {.timeout = timeout, .maxOutput = 16 << 20});
+    // On timeout the process dies first, so that `runc exec` reaps it: an
+    // orphan would go to the container's init, which may never reap it.
+    auto r = sys::runCommand(argv, {.timeout = timeout, .maxOutput = 16 << 20, .onTimeout = [&] {
+                                      if (auto pid = sys::readFile(pidFile); pid && !pid->empty())
+                                        killTree(std::atoi(pid->c_str()));
+                                    }});
+    ::unlink(pidFile.c_str());
+    return r;
+  }
+
+  Result<> reopenLog(const std::string& bundle, const std::string& logPath) override {
+    // conmon's control fifo: "<type> <height> <width>"; type 2 reopens the log.
+    sys::UniqueFd fd(::open((bundle + "/ctl").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd.valid()) return failErrno("open conmon control fifo in " + bundle, errno);
+    const char msg[] = "2 0 0\n";
+    if (::write(fd.get(), msg, sizeof msg - 1) < 0) return failErrno("ask conmon to reopen its log", errno);
+    for (int i = 0; i < 200; ++i) {
+      if (::access(logPath.c_str(), F_OK) == 0) return {};
+      ::usleep(5000);
+    }
+    return fail(Code::DeadlineExceeded, "conmon did not reopen " + logPath + " within 1s");
   }
 
   Result<std::optional<int>> exitCode(const std::string& id) override {

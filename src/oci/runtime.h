@@ -43,6 +43,9 @@ class OciRuntime {
   // Runs a command in a running container and waits for it (ExecSync).
   virtual Result<sys::CommandResult> exec(const std::string& id, const std::vector<std::string>& args,
                                           std::chrono::milliseconds timeout) = 0;
+  // Asks the container's conmon to reopen its log file (after a rotation)
+  // and waits until the new file exists.
+  virtual Result<> reopenLog(const std::string& bundle, const std::string& logPath) = 0;
   // The exit code conmon recorded, or nothing yet.
   virtual Result<std::optional<int>> exitCode(const std::string& id) = 0;
 };

@@ -56,6 +56,8 @@ lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
   k.cpusetCpus = r.cpuset_cpus();
   k.cpusetMems = r.cpuset_mems();
   k.oomScoreAdj = r.oom_score_adj();
+  k.maskedPaths = {sc.masked_paths().begin(), sc.masked_paths().end()};
+  k.readonlyPaths = {sc.readonly_paths().begin(), sc.readonly_paths().end()};
   return k;
 }
 
@@ -125,6 +127,9 @@ grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*, const v1::Con
     mm->set_container_path(m.containerPath);
     mm->set_host_path(m.hostPath);
     mm->set_readonly(m.readonly);
+    mm->set_propagation(m.propagation == "rslave"    ? v1::PROPAGATION_HOST_TO_CONTAINER
+                        : m.propagation == "rshared" ? v1::PROPAGATION_BIDIRECTIONAL
+                                                     : v1::PROPAGATION_PRIVATE);
   }
   st->set_log_path(c->logPath);
   if (req->verbose()) {
@@ -176,6 +181,56 @@ grpc::Status RuntimeService::ExecSync(grpc::ServerContext*, const v1::ExecSyncRe
   resp->set_stderr(r->err);
   resp->set_exit_code(r->exitCode);
   return grpc::Status::OK;
+}
+
+namespace {
+
+void fillStats(const lifecycle::ContainerStats& s, const std::string& mountpoint, v1::ContainerStats* out) {
+  out->mutable_attributes()->set_id(s.container.id);
+  fillMetadata(s.container, out->mutable_attributes()->mutable_metadata());
+  out->mutable_attributes()->mutable_labels()->insert(s.container.config.labels.begin(),
+                                                      s.container.config.labels.end());
+  out->mutable_attributes()->mutable_annotations()->insert(s.container.config.annotations.begin(),
+                                                           s.container.config.annotations.end());
+  out->mutable_cpu()->set_timestamp(s.timestamp);
+  out->mutable_cpu()->mutable_usage_core_nano_seconds()->set_value(s.cgroup.cpuUsageNs);
+  out->mutable_memory()->set_timestamp(s.timestamp);
+  out->mutable_memory()->mutable_working_set_bytes()->set_value(s.cgroup.memoryWorkingSet);
+  out->mutable_memory()->mutable_usage_bytes()->set_value(s.cgroup.memoryUsage);
+  out->mutable_memory()->mutable_rss_bytes()->set_value(s.cgroup.memoryRss);
+  auto* fs = out->mutable_writable_layer();
+  fs->set_timestamp(s.timestamp);
+  fs->mutable_fs_id()->set_mountpoint(mountpoint);
+  fs->mutable_used_bytes()->set_value(static_cast<uint64_t>(s.writableBytes));
+  fs->mutable_inodes_used()->set_value(static_cast<uint64_t>(s.writableInodes));
+}
+
+}  // namespace
+
+grpc::Status RuntimeService::ContainerStats(grpc::ServerContext*, const v1::ContainerStatsRequest* req,
+                                            v1::ContainerStatsResponse* resp) {
+  auto s = containers_.stats(req->container_id());
+  if (!s) return toStatus(s.error());
+  fillStats(*s, cfg_.root + "/containers", resp->mutable_stats());
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ListContainerStats(grpc::ServerContext*, const v1::ListContainerStatsRequest* req,
+                                                v1::ListContainerStatsResponse* resp) {
+  lifecycle::ContainerFilter f;
+  f.idPrefix = req->filter().id();
+  f.podId = req->filter().pod_sandbox_id();
+  f.labels = {req->filter().label_selector().begin(), req->filter().label_selector().end()};
+  for (const auto& c : containers_.list(f)) {
+    auto s = containers_.stats(c.id);
+    if (s) fillStats(*s, cfg_.root + "/containers", resp->add_stats());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ReopenContainerLog(grpc::ServerContext*, const v1::ReopenContainerLogRequest* req,
+                                                v1::ReopenContainerLogResponse*) {
+  return toStatus(containers_.reopenLog(req->container_id()));
 }
 
 }  // namespace crix::server

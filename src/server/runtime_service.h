@@ -52,12 +52,15 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
                         ::runtime::v1::ExecSyncResponse*) override;
   CRIX_STREAM_TODO(StreamContainers, StreamContainersRequest, StreamContainersResponse)
   CRIX_UNARY_TODO(UpdateContainerResources)
-  CRIX_UNARY_TODO(ReopenContainerLog)
+  grpc::Status ReopenContainerLog(grpc::ServerContext*, const ::runtime::v1::ReopenContainerLogRequest*,
+                                  ::runtime::v1::ReopenContainerLogResponse*) override;
   CRIX_UNARY_TODO(Exec)
   CRIX_UNARY_TODO(Attach)
   CRIX_UNARY_TODO(PortForward)
-  CRIX_UNARY_TODO(ContainerStats)
-  CRIX_UNARY_TODO(ListContainerStats)
+  grpc::Status ContainerStats(grpc::ServerContext*, const ::runtime::v1::ContainerStatsRequest*,
+                              ::runtime::v1::ContainerStatsResponse*) override;
+  grpc::Status ListContainerStats(grpc::ServerContext*, const ::runtime::v1::ListContainerStatsRequest*,
+                                  ::runtime::v1::ListContainerStatsResponse*) override;
   CRIX_STREAM_TODO(StreamContainerStats, StreamContainerStatsRequest, StreamContainerStatsResponse)
   CRIX_UNARY_TODO(PodSandboxStats)
   CRIX_UNARY_TODO(ListPodSandboxStats)

@@ -123,9 +123,18 @@ json buildContainerSpec(const ContainerSpecInput& in) {
 
   json linux{
       {"namespaces", namespaces}, {"cgroupsPath", in.cgroupsPath}, {"sysctl", in.sysctls}, {"resources", resources}};
+  // A bidirectional mount only propagates if the container's root does.
+  bool shared =
+      std::any_of(in.mounts.begin(), in.mounts.end(), [](const Mount& m) { return m.propagation == "rshared"; });
+  bool slave =
+      std::any_of(in.mounts.begin(), in.mounts.end(), [](const Mount& m) { return m.propagation == "rslave"; });
+  if (shared)
+    linux["rootfsPropagation"] = "rshared";
+  else if (slave)
+    linux["rootfsPropagation"] = "rslave";
   if (!in.privileged) {
-    linux["maskedPaths"] = defaultMaskedPaths();
-    linux["readonlyPaths"] = defaultReadonlyPaths();
+    linux["maskedPaths"] = in.maskedPaths.empty() ? defaultMaskedPaths() : in.maskedPaths;
+    linux["readonlyPaths"] = in.readonlyPaths.empty() ? defaultReadonlyPaths() : in.readonlyPaths;
   }
   json spec{{"ociVersion", "1.0.2"},
             {"process",

@@ -41,6 +41,7 @@ struct ContainerSpecInput {
   // Resources (0 = unset).
   int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0, pidsLimit = 0;
   std::string cpusetCpus, cpusetMems;
+  std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
 };
 
 nlohmann::json buildContainerSpec(const ContainerSpecInput& in);

@@ -108,9 +108,17 @@ Result<CommandResult> runCommand(const std::vector<std::string>& argv, const Com
       sinks[i]->append(buf, std::min(room, static_cast<size_t>(r)));
     }
   }
-  if (timedOut) ::kill(pid, SIGKILL);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  bool reaped = false;
+  if (timedOut && opts.onTimeout) {
+    opts.onTimeout();
+    for (int i = 0; i < 100 && !reaped; ++i) {
+      reaped = ::waitpid(pid, &status, WNOHANG) == pid;
+      if (!reaped) ::usleep(10000);
+    }
+  }
+  if (timedOut && !reaped) ::kill(pid, SIGKILL);
+  while (!reaped && ::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (timedOut)
     return fail(Code::DeadlineExceeded,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct CommandOptions {
   std::string stdinData;
   std::vector<std::string> env;  // empty: inherit crixd's environment
   size_t maxOutput = 1 << 20;    // per stream; the rest is read and dropped
+  // Runs when the timeout passes, before the command is killed; the command
+  // then gets a grace second to exit by itself (e.g. `runc exec` reaping the
+  // process this killed inside the container).
+  std::function<void()> onTimeout;
 };
 
 // Runs argv[0] (an absolute path) with argv, waits for it, and captures its
