@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "security/seccomp.h"
 #include "spec/container_spec.h"
 
 namespace crix::lifecycle {
@@ -42,6 +43,7 @@ struct ContainerConfig {
   std::string cpusetCpus, cpusetMems;
   int64_t oomScoreAdj = 0;
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
+  security::SeccompRequest seccomp;
 };
 
 struct Container {

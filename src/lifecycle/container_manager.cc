@@ -237,6 +237,17 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   in.memoryLimit = cc.memoryLimit;
   in.cpusetCpus = cc.cpusetCpus;
   in.cpusetMems = cc.cpusetMems;
+  if (!cc.privileged) {
+    std::string profile;
+    if (cc.seccomp.kind == security::SeccompKind::Localhost) {
+      auto text = sys::readFile(cc.seccomp.localhostPath);
+      if (!text)
+        return fail(Code::InvalidArgument,
+                    "seccomp profile " + cc.seccomp.localhostPath + ": " + text.error().message());
+      profile = *text;
+    }
+    in.seccomp = TRY(security::seccompFor(cc.seccomp, profile, in.capabilities));
+  }
   in.maskedPaths = cc.maskedPaths;
   in.readonlyPaths = cc.readonlyPaths;
   c.cgroupsPath = in.cgroupsPath;

@@ -16,6 +16,23 @@ grpc::Status invalid(const std::string& m) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m);
 }
 
+Result<security::SeccompRequest> seccompFromCri(const v1::LinuxContainerSecurityContext& sc) {
+  if (sc.has_seccomp()) {
+    switch (sc.seccomp().profile_type()) {
+      case v1::SecurityProfile::RuntimeDefault:
+        return security::SeccompRequest{security::SeccompKind::RuntimeDefault, ""};
+      case v1::SecurityProfile::Unconfined: return security::SeccompRequest{security::SeccompKind::Unconfined, ""};
+      case v1::SecurityProfile::Localhost: {
+        const auto& ref = sc.seccomp().localhost_ref();
+        return security::parseSeccompPath("localhost/" + ref);
+      }
+      default: break;
+    }
+    return fail(Code::InvalidArgument, "unknown seccomp profile type");
+  }
+  return security::parseSeccompPath(sc.seccomp_profile_path());
+}
+
 lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
   lifecycle::ContainerConfig k;
   k.name = c.metadata().name();
@@ -82,7 +99,11 @@ grpc::Status RuntimeService::CreateContainer(grpc::ServerContext*, const v1::Cre
                                              v1::CreateContainerResponse* resp) {
   if (req->pod_sandbox_id().empty()) return invalid("CreateContainer: pod_sandbox_id is required");
   if (!req->has_config()) return invalid("CreateContainer: config is required");
-  auto id = containers_.create(req->pod_sandbox_id(), fromCri(req->config()));
+  auto config = fromCri(req->config());
+  auto seccomp = seccompFromCri(req->config().linux().security_context());
+  if (!seccomp) return toStatus(seccomp.error());
+  config.seccomp = *seccomp;
+  auto id = containers_.create(req->pod_sandbox_id(), config);
   if (!id) return toStatus(id.error());
   resp->set_container_id(*id);
   return grpc::Status::OK;

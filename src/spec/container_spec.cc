@@ -132,6 +132,7 @@ json buildContainerSpec(const ContainerSpecInput& in) {
     linux["rootfsPropagation"] = "rshared";
   else if (slave)
     linux["rootfsPropagation"] = "rslave";
+  if (in.seccomp) linux["seccomp"] = *in.seccomp;
   if (!in.privileged) {
     linux["maskedPaths"] = in.maskedPaths.empty() ? defaultMaskedPaths() : in.maskedPaths;
     linux["readonlyPaths"] = in.readonlyPaths.empty() ? defaultReadonlyPaths() : in.readonlyPaths;

@@ -42,6 +42,7 @@ struct ContainerSpecInput {
   int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0, pidsLimit = 0;
   std::string cpusetCpus, cpusetMems;
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
+  std::optional<nlohmann::json> seccomp;                // linux.seccomp, when confined
 };
 
 nlohmann::json buildContainerSpec(const ContainerSpecInput& in);

@@ -1,0 +1,122 @@
+#include "spec/container_spec.h"
+
+#include <gtest/gtest.h>
+
+#include "spec/user.h"
+
+namespace crix::spec {
+namespace {
+
+using V = std::vector<std::string>;
+
+TEST(ContainerSpec, ProcessArgsFollowTheKubeletRules) {
+  struct Row {
+    V command, args, entrypoint, cmd, want;
+  } rows[] = {
+      {{}, {}, {"/ep"}, {"c1", "c2"}, {"/ep", "c1", "c2"}},
+      {{}, {"a"}, {"/ep"}, {"c1"}, {"/ep", "a"}},
+      {{"/cmd"}, {}, {"/ep"}, {"c1"}, {"/cmd"}},
+      {{"/cmd"}, {"a"}, {"/ep"}, {"c1"}, {"/cmd", "a"}},
+      {{}, {}, {}, {"sh"}, {"sh"}},
+      {{}, {}, {}, {}, {}},
+  };
+  for (const auto& r : rows) EXPECT_EQ(processArgs(r.command, r.args, r.entrypoint, r.cmd), r.want);
+}
+
+TEST(ContainerSpec, EnvMergesByName) {
+  EXPECT_EQ(mergeEnv({"PATH=/bin", "A=1"}, {"A=2", "B=3"}), (V{"PATH=/bin", "A=2", "B=3"}));
+}
+
+TEST(ContainerSpec, CapabilitiesAddAndDrop) {
+  V all = {"CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_KILL"};
+  EXPECT_EQ(adjustCapabilities({"CAP_CHOWN", "CAP_KILL"}, {"sys_admin"}, {"KILL"}, all),
+            (V{"CAP_CHOWN", "CAP_SYS_ADMIN"}));
+  EXPECT_EQ(adjustCapabilities({"CAP_CHOWN"}, {}, {"ALL"}, all), V{});
+  EXPECT_EQ(adjustCapabilities({}, {"ALL"}, {}, all), all);
+}
+
+TEST(ContainerSpec, Namespaces) {
+  ContainerSpecInput in;
+  in.rootfs = "/r";
+  in.args = {"sh"};
+  in.netnsPath = "/run/netns/x";
+  in.pidnsPath = "/proc/7/ns/pid";
+  in.hostname = "h";
+  auto s = buildContainerSpec(in);
+  std::map<std::string, std::string> ns;
+  for (const auto& n : s["linux"]["namespaces"]) ns[n["type"]] = n.value("path", "");
+  EXPECT_EQ(ns.at("network"), "/run/netns/x");
+  EXPECT_EQ(ns.at("pid"), "/proc/7/ns/pid");
+  EXPECT_EQ(ns.at("ipc"), "");
+  EXPECT_TRUE(ns.count("uts"));
+  EXPECT_EQ(s["hostname"], "h");
+  in.hostNetwork = in.hostPid = true;
+  auto host = buildContainerSpec(in);
+  for (const auto& n : host["linux"]["namespaces"]) {
+    EXPECT_NE(n["type"], "network");
+    EXPECT_NE(n["type"], "pid");
+    EXPECT_NE(n["type"], "uts");
+  }
+  EXPECT_FALSE(host.contains("hostname"));
+}
+
+TEST(ContainerSpec, PrivilegedAndReadonly) {
+  ContainerSpecInput in;
+  in.args = {"sh"};
+  in.readonlyRootfs = true;
+  auto s = buildContainerSpec(in);
+  EXPECT_TRUE(s["root"]["readonly"]);
+  EXPECT_FALSE(s["linux"]["maskedPaths"].empty());
+  EXPECT_EQ(s["linux"]["resources"]["devices"][0]["allow"], false);
+  in.privileged = true;
+  auto p = buildContainerSpec(in);
+  EXPECT_FALSE(p["linux"].contains("maskedPaths"));
+  EXPECT_EQ(p["linux"]["resources"]["devices"][0]["allow"], true);
+  in.privileged = false;
+  in.maskedPaths = {"/only/this"};
+  EXPECT_EQ(buildContainerSpec(in)["linux"]["maskedPaths"], nlohmann::json({"/only/this"}));
+}
+
+TEST(ContainerSpec, MountPropagationSetsTheRootsPropagation) {
+  ContainerSpecInput in;
+  in.args = {"sh"};
+  in.mounts = {{"/a", "/host/a", true, "rslave"}};
+  auto s = buildContainerSpec(in);
+  EXPECT_EQ(s["linux"]["rootfsPropagation"], "rslave");
+  auto m = s["mounts"].back();
+  EXPECT_EQ(m["destination"], "/a");
+  EXPECT_EQ(m["options"], nlohmann::json({"rbind", "rslave", "ro"}));
+  in.mounts.push_back({"/b", "/host/b", false, "rshared"});
+  EXPECT_EQ(buildContainerSpec(in)["linux"]["rootfsPropagation"], "rshared");
+}
+
+const char* kPasswd = "root:x:0:0:root:/root:/bin/sh\ncrix:x:1000:1000::/home/crix:/bin/sh\nbroken\n";
+const char* kGroup = "root:x:0:\ncrix:x:1000:\nextra:x:2000:crix,other\n";
+
+TEST(User, ResolvesInTheContainersOwnFiles) {
+  struct Row {
+    std::string user;
+    uint32_t uid, gid;
+    std::vector<uint32_t> groups;
+  } rows[] = {
+      {"", 0, 0, {}},
+      {"crix", 1000, 1000, {2000}},
+      {"1000", 1000, 1000, {2000}},
+      {"crix:extra", 1000, 2000, {2000}},
+      {"crix:3000", 1000, 3000, {2000}},
+      {"4242", 4242, 0, {}},
+      {"4242:4343", 4242, 4343, {}},
+  };
+  for (const auto& r : rows) {
+    auto u = resolveUser(r.user, kPasswd, kGroup);
+    ASSERT_TRUE(u) << r.user << ": " << u.error().message();
+    EXPECT_EQ(u->uid, r.uid) << r.user;
+    EXPECT_EQ(u->gid, r.gid) << r.user;
+    EXPECT_EQ(u->groups, r.groups) << r.user;
+  }
+  EXPECT_FALSE(resolveUser("nobody-here", kPasswd, kGroup));
+  EXPECT_FALSE(resolveUser("crix:nogroup", kPasswd, kGroup));
+}
+
+}  // namespace
+}  // namespace crix::spec
