@@ -1,30 +1,16 @@
 // SHA-256 digests in the OCI form "sha256:<hex>".
 #pragma once
 
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/sha256.h"
+
 namespace crix::image {
 
-// Incremental hashing for streamed blobs.
-class Sha256 {
- public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void update(const void* data, size_t n);
-  void update(std::string_view s) { update(s.data(), s.size()); }
-  std::string digest();  // "sha256:<hex>"; call once
-
- private:
-  struct State;
-  std::unique_ptr<State> s_;
-};
-
-std::string sha256(std::string_view data);
+using crix::sha256;
+using crix::Sha256;
 
 // OCI chain IDs: chain[0] = diff[0], chain[i] = sha256(chain[i-1] + " " + diff[i]).
 std::vector<std::string> chainIds(const std::vector<std::string>& diffIds);

@@ -1,7 +1,6 @@
 #include "lifecycle/container_manager.h"
 
 #include <signal.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include <thread>
 
 #include "cgroups/stats.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "lifecycle/rollback.h"
 #include "spec/container_spec.h"
@@ -21,20 +21,6 @@ namespace crix::lifecycle {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string newId() {
-  unsigned char b[32];
-  if (::getrandom(b, sizeof b, 0) != sizeof b) std::abort();
-  static const char* hex = "0123456789abcdef";
-  std::string id;
-  for (unsigned char c : b) id += {hex[c >> 4], hex[c & 15]};
-  return id;
-}
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Capability names by number, for the privileged set.
 const std::vector<std::string>& capNames() {

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <thread>
 
 #include "common/fault.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "lifecycle/pod_files.h"
 #include "lifecycle/rollback.h"
@@ -22,20 +22,6 @@ namespace crix::lifecycle {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string newId() {
-  unsigned char b[32];
-  if (::getrandom(b, sizeof b, 0) != sizeof b) std::abort();
-  static const char* hex = "0123456789abcdef";
-  std::string id;
-  for (unsigned char c : b) id += {hex[c >> 4], hex[c & 15]};
-  return id;
-}
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Writes net.* sysctls inside the pod's network namespace, from a thread
 // that joins it so that crixd's own namespace is untouched.

@@ -69,29 +69,7 @@ std::vector<std::string> mergeEnv(const std::vector<std::string>& base, const st
 }
 
 json buildContainerSpec(const ContainerSpecInput& in) {
-  json mounts = json::array({
-      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}, {"options", {"nosuid", "noexec", "nodev"}}},
-      {{"destination", "/dev"},
-       {"type", "tmpfs"},
-       {"source", "tmpfs"},
-       {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-      {{"destination", "/dev/pts"},
-       {"type", "devpts"},
-       {"source", "devpts"},
-       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
-      {{"destination", "/dev/mqueue"},
-       {"type", "mqueue"},
-       {"source", "mqueue"},
-       {"options", {"nosuid", "noexec", "nodev"}}},
-      {{"destination", "/sys"},
-       {"type", "sysfs"},
-       {"source", "sysfs"},
-       {"options", {"nosuid", "noexec", "nodev", in.privileged ? "rw" : "ro"}}},
-      {{"destination", "/sys/fs/cgroup"},
-       {"type", "cgroup"},
-       {"source", "cgroup"},
-       {"options", {"nosuid", "noexec", "nodev", "relatime", in.privileged ? "rw" : "ro"}}},
-  });
+  json mounts = kernelMounts(in.privileged, true);
   for (const auto& m : in.mounts) {
     json opts = {"rbind", m.propagation, m.readonly ? "ro" : "rw"};
     mounts.push_back({{"destination", m.containerPath}, {"type", "bind"}, {"source", m.hostPath}, {"options", opts}});

@@ -25,7 +25,8 @@ const std::vector<std::string>& defaultReadonlyPaths() {
   return paths;
 }
 
-json buildSandboxSpec(const SandboxSpecInput& in) {
+json kernelMounts(bool privileged, bool cgroup) {
+  const char* access = privileged ? "rw" : "ro";
   json mounts = json::array({
       {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}, {"options", {"nosuid", "noexec", "nodev"}}},
       {{"destination", "/dev"},
@@ -43,8 +44,18 @@ json buildSandboxSpec(const SandboxSpecInput& in) {
       {{"destination", "/sys"},
        {"type", "sysfs"},
        {"source", "sysfs"},
-       {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+       {"options", {"nosuid", "noexec", "nodev", access}}},
   });
+  if (cgroup)
+    mounts.push_back({{"destination", "/sys/fs/cgroup"},
+                      {"type", "cgroup"},
+                      {"source", "cgroup"},
+                      {"options", {"nosuid", "noexec", "nodev", "relatime", access}}});
+  return mounts;
+}
+
+json buildSandboxSpec(const SandboxSpecInput& in) {
+  json mounts = kernelMounts(false, false);
   if (!in.shmPath.empty())
     mounts.push_back(
         {{"destination", "/dev/shm"}, {"type", "bind"}, {"source", in.shmPath}, {"options", {"rbind", "rw"}}});

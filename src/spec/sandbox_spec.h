@@ -27,6 +27,11 @@ struct SandboxSpecInput {
 
 nlohmann::json buildSandboxSpec(const SandboxSpecInput& in);
 
+// /proc, /dev, /dev/pts, /dev/mqueue and /sys (read-only unless
+// privileged): the kernel file systems every container gets; /sys/fs/cgroup
+// is added for application containers.
+nlohmann::json kernelMounts(bool privileged, bool cgroup);
+
 // The masked and read-only paths every non-privileged container gets.
 const std::vector<std::string>& defaultMaskedPaths();
 const std::vector<std::string>& defaultReadonlyPaths();

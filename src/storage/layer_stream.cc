@@ -7,37 +7,15 @@
 #include <vector>
 
 #include <isa-l/igzip_lib.h>
-#include <openssl/evp.h>
 #include <zstd.h>
 
+#include "common/sha256.h"
 #include "sys/unique_fd.h"
 
 namespace crix::storage {
 namespace {
 
 constexpr size_t kInChunk = 256 << 10;
-
-class Hasher {
- public:
-  Hasher() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Hasher() { EVP_MD_CTX_free(ctx_); }
-  void update(const char* p, size_t n) { EVP_DigestUpdate(ctx_, p, n); }
-  std::string digest() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, md, &len);
-    static const char* hex = "0123456789abcdef";
-    std::string out = "sha256:";
-    for (unsigned i = 0; i < len; ++i) {
-      out += hex[md[i] >> 4];
-      out += hex[md[i] & 15];
-    }
-    return out;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
 
 // Shared plumbing: the file, the input buffer, the hash and the size cap.
 class StreamBase : public LayerStream {
@@ -86,7 +64,7 @@ class StreamBase : public LayerStream {
   std::vector<char> in_;
   size_t inPos_ = 0, inLen_ = 0;
   int64_t total_ = 0;
-  Hasher hash_;
+  Sha256 hash_;
 };
 
 class PlainStream final : public StreamBase {
