@@ -290,7 +290,7 @@ void ContainerManager::refresh(Container& c) {
                      : nowNs();
   c.reason = c.exitCode == 0 ? "Completed" : "Error";
   // The cgroup lives until `runc delete`, so the OOM killer's count is still there.
-  if (auto st = cgroups::readStats(c.cgroupsPath); st && st->oomKilled) c.reason = "OOMKilled";
+  if (auto usage = cgroups::readStats(c.cgroupsPath); usage && usage->oomKilled) c.reason = "OOMKilled";
   (void)persist(c);
 }
 

@@ -30,7 +30,11 @@ Result<security::SeccompRequest> seccompFromCri(const v1::LinuxContainerSecurity
     }
     return fail(Code::InvalidArgument, "unknown seccomp profile type");
   }
+  // The deprecated string form is still what critest and older kubelets send.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   return security::parseSeccompPath(sc.seccomp_profile_path());
+#pragma GCC diagnostic pop
 }
 
 lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {

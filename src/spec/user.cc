@@ -21,9 +21,10 @@ bool numeric(const std::string& s) {
 
 Result<ResolvedUser> resolveUser(const std::string& user, const std::string& passwd, const std::string& group) {
   ResolvedUser r;
-  std::string u = user.substr(0, user.find(':'));
-  std::string g = user.find(':') == std::string::npos ? "" : user.substr(user.find(':') + 1);
-  if (u.empty()) u = "0";
+  auto colon = user.find(':');
+  // Built, not assigned: GCC 12 warns falsely (-Wrestrict) on assigning a literal here.
+  const std::string u = colon == 0 || user.empty() ? std::string(1, '0') : user.substr(0, colon);
+  std::string g = colon == std::string::npos ? std::string() : user.substr(colon + 1);
   bool found = false;
   std::istringstream pw(passwd);
   for (std::string line; std::getline(pw, line);) {
