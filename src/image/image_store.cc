@@ -178,6 +178,9 @@ Result<> ImageStore::dropUnusedLayers() {
     std::set<std::string> used;
     for (const auto& img : images)
       for (const auto& l : img.layers) used.insert(l);
+    // Layers under containers stay, whether or not their image does.
+    if (inUse_)
+      for (const auto& l : inUse_()) used.insert(l);
     // A layer is needed while any layer above it is: keep parents of used layers.
     std::map<std::string, std::string> parent;
     for (const auto& l : layers) parent[l.chainId] = l.parent;

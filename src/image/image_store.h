@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -82,6 +83,14 @@ class ImageStore {
   Result<> remove(std::string_view refOrId);
 
   FsUsage imageFsUsage() const;
+
+  // Who else holds layers: returns the chain IDs under containers' root
+  // filesystems. They stay, even after their image is removed, until those
+  // containers are gone. Set once, before serving.
+  void setLayersInUse(std::function<std::set<std::string>()> inUse) { inUse_ = std::move(inUse); }
+  // Removes layers that no image and no container needs (after a container
+  // is removed, say).
+  Result<> dropUnusedLayers();
   const ContentStore& content() const { return content_; }
 
  private:
@@ -93,7 +102,6 @@ class ImageStore {
                        const std::string& name);
   Result<> commit(const Image& image, const Reference& ref, const std::string& repoDigest,
                   const std::vector<store::LayerRecord>& layers);
-  Result<> dropUnusedLayers();
   bool isPinned(const Image& img) const;
   std::optional<Image> findLocked(std::string_view refOrId) const;
 
@@ -106,6 +114,7 @@ class ImageStore {
   mutable std::mutex mu_;  // guards images_ and inflight_
   std::map<std::string, Image> images_;
   std::map<std::string, std::shared_future<Result<std::string>>> inflight_;
+  std::function<std::set<std::string>()> inUse_;
   std::mutex layerMu_;  // one layer is fetched by one pull at a time
   std::map<std::string, std::shared_future<Result<>>> layerInflight_;
 };

@@ -58,6 +58,7 @@ std::string toJson(const Container& c) {
               {"name", c.name},
               {"config", cfg},
               {"imageId", c.imageId},
+              {"chainIds", c.chainIds},
               {"state", stateName(c.state)},
               {"createdAt", c.createdAt},
               {"startedAt", c.startedAt},
@@ -81,6 +82,7 @@ Result<Container> containerFromJson(const std::string& text) {
     c.podId = j.at("podId");
     c.name = j.at("name");
     c.imageId = j.value("imageId", "");
+    c.chainIds = j.value("chainIds", std::vector<std::string>{});
     c.state = stateFrom(j.value("state", ""));
     c.createdAt = j.value("createdAt", int64_t{0});
     c.startedAt = j.value("startedAt", int64_t{0});

@@ -50,6 +50,7 @@ struct Container {
   std::string id, podId, name;
   ContainerConfig config;
   std::string imageId;
+  std::vector<std::string> chainIds;  // the image's layers under this rootfs
   ContainerState state = ContainerState::Created;
   int64_t createdAt = 0, startedAt = 0, finishedAt = 0;
   int exitCode = 0;

@@ -140,6 +140,7 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   c.podId = pod.id;
   c.config = cc;
   c.imageId = img->id;
+  c.chainIds = img->chainIds;
   c.handler = pod.handler;
   c.createdAt = nowNs();
   c.name = containerName(cc, pod.config.metadata.name, pod.config.metadata.ns, pod.config.metadata.uid);
@@ -391,11 +392,14 @@ Result<> ContainerManager::remove(const std::string& idOrPrefix) {
   std::error_code ec;
   fs::remove_all(c.bundle, ec);
   TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); }));
-  std::lock_guard lock(mu_);
-  containers_.erase(c.id);
-  names_.erase(c.name);
+  {
+    std::lock_guard lock(mu_);
+    containers_.erase(c.id);
+    names_.erase(c.name);
+  }
   log::info("container removed", {{"container", c.name}, {"id", c.id}});
-  return {};
+  // Its image may have been removed while it ran: its layers can go now.
+  return images_.dropUnusedLayers();
 }
 
 Result<ExecResult> ContainerManager::execSync(const std::string& idOrPrefix, const std::vector<std::string>& cmd,
@@ -432,6 +436,13 @@ Result<> ContainerManager::reopenLog(const std::string& idOrPrefix) {
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
   if (c.logPath.empty()) return {};
   return runtime->reopenLog(c.bundle, c.logPath);
+}
+
+std::set<std::string> ContainerManager::layersInUse() const {
+  std::lock_guard lock(mu_);
+  std::set<std::string> chains;
+  for (const auto& [id, c] : containers_) chains.insert(c.chainIds.begin(), c.chainIds.end());
+  return chains;
 }
 
 Result<> ContainerManager::forPod(const std::string& podId, bool removeToo) {

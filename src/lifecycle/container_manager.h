@@ -61,6 +61,8 @@ class ContainerManager {
   Result<ExecResult> execSync(const std::string& id, const std::vector<std::string>& cmd, std::chrono::seconds timeout);
   Result<ContainerStats> stats(const std::string& id);
   Result<> reopenLog(const std::string& id);
+  // The layers under containers' root filesystems.
+  std::set<std::string> layersInUse() const;
   // Stops (and with remove, removes) every container of a pod.
   Result<> forPod(const std::string& podId, bool remove);
 

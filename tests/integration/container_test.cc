@@ -178,3 +178,40 @@ TEST_F(ContainerTest, BadInput) {
 
 }  // namespace
 }  // namespace crix::test
+
+namespace crix::test {
+namespace {
+
+TEST_F(ContainerTest, LayersStayWhileAContainerUsesThem) {
+  std::string id;
+  ASSERT_TRUE(create(config("user", {"sleep", "300"}), &id).ok());
+  ASSERT_TRUE(start(id).ok());
+  auto layerDirs = [&] {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(tmp_ / "d/root/layers")) n += e.path().filename().string().size() == 64;
+    return n;
+  };
+  size_t before = layerDirs();
+  v1::RemoveImageRequest rmi;
+  rmi.mutable_image()->set_image(TestRegistry::get().ref("crix/busybox-user:1"));
+  v1::RemoveImageResponse removedImage;
+  ASSERT_TRUE(d_->images()->RemoveImage(rpcContext().get(), rmi, &removedImage).ok());
+  // The image is gone; the container's layers are not, and it still runs.
+  EXPECT_EQ(layerDirs(), before);
+  v1::ExecSyncRequest ex;
+  ex.set_container_id(id);
+  for (const char* a : {"cat", "/etc/passwd"}) ex.add_cmd(a);
+  ex.set_timeout(10);
+  v1::ExecSyncResponse out;
+  ASSERT_TRUE(d_->runtime()->ExecSync(rpcContext(20000).get(), ex, &out).ok());
+  EXPECT_NE(out.stdout().find("crix:x:1000"), std::string::npos);
+  // Once the container goes, so do the layers nothing else uses.
+  v1::RemoveContainerRequest rm;
+  rm.set_container_id(id);
+  v1::RemoveContainerResponse removed;
+  ASSERT_TRUE(d_->runtime()->RemoveContainer(rpcContext(30000).get(), rm, &removed).ok());
+  EXPECT_LT(layerDirs(), before);
+}
+
+}  // namespace
+}  // namespace crix::test

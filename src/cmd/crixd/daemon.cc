@@ -81,6 +81,7 @@ int runDaemon(const config::Config& cfg) {
   if (auto loaded = pods.load(); !loaded) return failStartup(loaded.error().wrap("load pods"));
   lifecycle::ContainerManager containers(cfg, **store, pods, images, **layers, **runtimes);
   if (auto loaded = containers.load(); !loaded) return failStartup(loaded.error().wrap("load containers"));
+  images.setLayersInUse([&] { return containers.layersInUse(); });
   pods.setContainerHook([&](const std::string& pod, bool remove) { return containers.forPod(pod, remove); });
 
   lifecycle::RuntimeHealth health(cfg);
