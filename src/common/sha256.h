@@ -25,4 +25,10 @@ class Sha256 {
 
 std::string sha256(std::string_view data);
 
+// The hex part of "sha256:<hex>".
+inline std::string_view hexOf(std::string_view digest) {
+  auto colon = digest.find(':');
+  return colon == std::string_view::npos ? digest : digest.substr(colon + 1);
+}
+
 }  // namespace crix

@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "common/error.h"
-#include "security/seccomp.h"
 #include "spec/container_spec.h"
 
 namespace crix::lifecycle {
@@ -43,7 +42,7 @@ struct ContainerConfig {
   std::string cpusetCpus, cpusetMems;
   int64_t oomScoreAdj = 0;
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
-  security::SeccompRequest seccomp;
+  std::string seccompProfile;  // "", unconfined, runtime/default, docker/default, localhost/<path>
 };
 
 struct Container {

@@ -11,7 +11,9 @@
 #include "cgroups/stats.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "lifecycle/id_prefix.h"
 #include "lifecycle/rollback.h"
+#include "security/seccomp.h"
 #include "spec/container_spec.h"
 #include "spec/user.h"
 #include "storage/rootfs.h"
@@ -70,7 +72,7 @@ const std::vector<std::string>& capNames() {
 
 // Every capability crixd holds: asking for one it lacks makes runc fail
 // (this node has no CAP_SYS_RESOURCE, for one).
-std::vector<std::string> ownCapabilities() {
+std::vector<std::string> readOwnCapabilities() {
   std::vector<std::string> out;
   auto status = sys::readFile("/proc/self/status");
   if (!status) return out;
@@ -80,6 +82,11 @@ std::vector<std::string> ownCapabilities() {
   for (size_t i = 0; i < capNames().size(); ++i)
     if (bits & (uint64_t{1} << i)) out.push_back(capNames()[i]);
   return out;
+}
+
+const std::vector<std::string>& ownCapabilities() {
+  static const std::vector<std::string> caps = readOwnCapabilities();
+  return caps;
 }
 
 }  // namespace
@@ -131,6 +138,7 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
     if (m.containerPath.empty() || m.containerPath[0] != '/')
       return fail(Code::InvalidArgument, "mount destination \"" + m.containerPath + "\" is not an absolute path");
   }
+  auto seccomp = TRY(security::parseSeccompPath(cc.seccompProfile));
   auto img = images_.find(cc.image);
   if (!img) return fail(Code::NotFound, "image \"" + cc.image + "\" is not present; pull it first");
   oci::OciRuntime* runtime = TRY(runtimes_.get(pod.handler));
@@ -207,7 +215,7 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   in.privileged = cc.privileged;
   in.readonlyRootfs = cc.readonlyRootfs;
   in.noNewPrivileges = cc.noNewPrivs;
-  auto own = ownCapabilities();
+  const auto& own = ownCapabilities();
   in.capabilities =
       cc.privileged ? own : spec::adjustCapabilities(spec::defaultCapabilities(), cc.capAdd, cc.capDrop, own);
   in.oomScoreAdj = clampOomScoreAdj(static_cast<int>(cc.oomScoreAdj));
@@ -226,14 +234,13 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   in.cpusetMems = cc.cpusetMems;
   if (!cc.privileged) {
     std::string profile;
-    if (cc.seccomp.kind == security::SeccompKind::Localhost) {
-      auto text = sys::readFile(cc.seccomp.localhostPath);
+    if (seccomp.kind == security::SeccompKind::Localhost) {
+      auto text = sys::readFile(seccomp.localhostPath);
       if (!text)
-        return fail(Code::InvalidArgument,
-                    "seccomp profile " + cc.seccomp.localhostPath + ": " + text.error().message());
+        return fail(Code::InvalidArgument, "seccomp profile " + seccomp.localhostPath + ": " + text.error().message());
       profile = *text;
     }
-    in.seccomp = TRY(security::seccompFor(cc.seccomp, profile, in.capabilities));
+    in.seccomp = TRY(security::seccompFor(seccomp, profile, in.capabilities));
   }
   in.maskedPaths = cc.maskedPaths;
   in.readonlyPaths = cc.readonlyPaths;
@@ -265,16 +272,7 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
 
 Result<std::string> ContainerManager::resolveId(const std::string& idOrPrefix) const {
   std::lock_guard lock(mu_);
-  if (containers_.count(idOrPrefix)) return idOrPrefix;
-  std::string found;
-  for (const auto& [id, c] : containers_) {
-    if (!idOrPrefix.empty() && id.starts_with(idOrPrefix)) {
-      if (!found.empty()) return fail(Code::InvalidArgument, "container id prefix \"" + idOrPrefix + "\" is ambiguous");
-      found = id;
-    }
-  }
-  if (found.empty()) return fail(Code::NotFound, "container \"" + idOrPrefix + "\" not found");
-  return found;
+  return resolveIdPrefix(containers_, idOrPrefix, "container");
 }
 
 void ContainerManager::refresh(Container& c) {

@@ -12,6 +12,7 @@
 #include "common/fault.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "lifecycle/id_prefix.h"
 #include "lifecycle/pod_files.h"
 #include "lifecycle/rollback.h"
 #include "network/netns.h"
@@ -212,16 +213,7 @@ std::shared_ptr<std::mutex> PodManager::lockFor(const std::string& id) {
 
 Result<std::string> PodManager::resolveId(const std::string& idOrPrefix) const {
   std::lock_guard lock(mu_);
-  if (pods_.count(idOrPrefix)) return idOrPrefix;
-  std::string found;
-  for (const auto& [id, s] : pods_) {
-    if (!idOrPrefix.empty() && id.starts_with(idOrPrefix)) {
-      if (!found.empty()) return fail(Code::InvalidArgument, "pod id prefix \"" + idOrPrefix + "\" is ambiguous");
-      found = id;
-    }
-  }
-  if (found.empty()) return fail(Code::NotFound, "pod sandbox \"" + idOrPrefix + "\" not found");
-  return found;
+  return resolveIdPrefix(pods_, idOrPrefix, "pod sandbox");
 }
 
 Result<> PodManager::release(Sandbox& s) {

@@ -16,24 +16,19 @@ grpc::Status invalid(const std::string& m) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m);
 }
 
-Result<security::SeccompRequest> seccompFromCri(const v1::LinuxContainerSecurityContext& sc) {
+// The CRI's seccomp choice in its string form; lifecycle parses and checks it.
+std::string seccompProfile(const v1::LinuxContainerSecurityContext& sc) {
   if (sc.has_seccomp()) {
     switch (sc.seccomp().profile_type()) {
-      case v1::SecurityProfile::RuntimeDefault:
-        return security::SeccompRequest{security::SeccompKind::RuntimeDefault, ""};
-      case v1::SecurityProfile::Unconfined: return security::SeccompRequest{security::SeccompKind::Unconfined, ""};
-      case v1::SecurityProfile::Localhost: {
-        const auto& ref = sc.seccomp().localhost_ref();
-        return security::parseSeccompPath("localhost/" + ref);
-      }
-      default: break;
+      case v1::SecurityProfile::RuntimeDefault: return "runtime/default";
+      case v1::SecurityProfile::Localhost: return "localhost/" + sc.seccomp().localhost_ref();
+      default: return "unconfined";
     }
-    return fail(Code::InvalidArgument, "unknown seccomp profile type");
   }
   // The deprecated string form is still what critest and older kubelets send.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  return security::parseSeccompPath(sc.seccomp_profile_path());
+  return sc.seccomp_profile_path();
 #pragma GCC diagnostic pop
 }
 
@@ -79,6 +74,7 @@ lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
   k.oomScoreAdj = r.oom_score_adj();
   k.maskedPaths = {sc.masked_paths().begin(), sc.masked_paths().end()};
   k.readonlyPaths = {sc.readonly_paths().begin(), sc.readonly_paths().end()};
+  k.seccompProfile = seccompProfile(sc);
   return k;
 }
 
@@ -103,11 +99,7 @@ grpc::Status RuntimeService::CreateContainer(grpc::ServerContext*, const v1::Cre
                                              v1::CreateContainerResponse* resp) {
   if (req->pod_sandbox_id().empty()) return invalid("CreateContainer: pod_sandbox_id is required");
   if (!req->has_config()) return invalid("CreateContainer: config is required");
-  auto config = fromCri(req->config());
-  auto seccomp = seccompFromCri(req->config().linux().security_context());
-  if (!seccomp) return toStatus(seccomp.error());
-  config.seccomp = *seccomp;
-  auto id = containers_.create(req->pod_sandbox_id(), config);
+  auto id = containers_.create(req->pod_sandbox_id(), fromCri(req->config()));
   if (!id) return toStatus(id.error());
   resp->set_container_id(*id);
   return grpc::Status::OK;

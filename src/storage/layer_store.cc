@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/sha256.h"
 #include "sys/fs.h"
 #include "sys/unique_fd.h"
 
@@ -20,8 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 std::string hexOf(const std::string& digest) {
-  auto colon = digest.find(':');
-  return colon == std::string::npos ? digest : digest.substr(colon + 1);
+  return std::string(crix::hexOf(digest));
 }
 }  // namespace
 
