@@ -11,7 +11,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev
   libcurl4-openssl-dev libarchive-dev libssl-dev libisal-dev libzstd-dev
-  libcli11-dev libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev libexpected-dev libboost-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
   # runtime parts: monitor, OCI runtime, CNI plugins
   conmon runc containernetworking-plugins iproute2 procps
   # test images: local registry and what tests/images/push-test-images.sh uses

@@ -260,6 +260,14 @@ Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin
                               {"max_layer_size", integer(origin, next.maxLayerSize, 1 << 20, int64_t{1} << 50)},
                               {"allow_device_nodes", boolean(origin, next.allowDeviceNodes)}});
                        })},
+       {"streaming", table(origin,
+                           [&](const toml::table& t, const std::string& key) {
+                             return applyTable(
+                                 t, key, origin,
+                                 {{"address", str(origin, next.streamingAddress)},
+                                  {"idle_timeout", duration(origin, next.streamingIdleTimeout)},
+                                  {"max_sessions", integer(origin, next.streamingMaxSessions, 1, 65536)}});
+                           })},
        {"registries",
         table(origin, [&](const toml::table& t, const std::string&) { return applyRegistries(next, t, origin); })}}));
   cfg = std::move(next);
@@ -348,6 +356,9 @@ toml::table toTable(const Config& cfg) {
                             {"max_concurrent_downloads", cfg.maxConcurrentDownloads},
                             {"max_layer_size", cfg.maxLayerSize},
                             {"allow_device_nodes", cfg.allowDeviceNodes}}},
+      {"streaming", toml::table{{"address", cfg.streamingAddress},
+                                {"idle_timeout", formatDuration(cfg.streamingIdleTimeout)},
+                                {"max_sessions", cfg.streamingMaxSessions}}},
       {"registries", registries},
   };
 }

@@ -62,6 +62,11 @@ struct Config {
   int64_t maxLayerSize = int64_t{16} << 30;  // uncompressed bytes
   bool allowDeviceNodes = true;
 
+  // [streaming]: the exec, attach and port-forward server
+  std::string streamingAddress = "127.0.0.1:0";  // host:port; port 0 picks a free one
+  std::chrono::milliseconds streamingIdleTimeout{std::chrono::hours(4)};
+  int64_t streamingMaxSessions = 256;
+
   // [registries."host[:port]"]
   std::map<std::string, Registry> registries;
 

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base64.h"
 #include "common/log.h"
 #include "image/digest.h"
 #include "image/manifest.h"
@@ -26,24 +27,6 @@ void initCurlOnce() {
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
-}
-
-std::string base64(std::string_view in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
 }
 
 std::string urlEncode(const std::string& s) {
@@ -148,7 +131,7 @@ class Session final : public Registry {
   Session(const RegistryOptions& opts, Reference ref, RegistryAuth auth)
       : opts_(opts), ref_(std::move(ref)), auth_(std::move(auth)) {
     if (!auth_.auth.empty() && auth_.username.empty()) basic_ = auth_.auth;
-    if (!auth_.username.empty()) basic_ = base64(auth_.username + ":" + auth_.password);
+    if (!auth_.username.empty()) basic_ = base64Encode(auth_.username + ":" + auth_.password);
     const RegistryHost* host = hostConfig(ref_.domain);
     if (host)
       for (const auto& m : host->mirrors) endpoints_.push_back({m, baseUrl(m, false), false});

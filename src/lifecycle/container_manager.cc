@@ -257,8 +257,8 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
     c.logPath = pod.config.logDirectory + "/" + cc.logPath;
     TRY(sys::mkdirAll(fs::path(c.logPath).parent_path().string(), 0755));
   }
-  c.pid =
-      TRY(runtime->create({c.id, c.bundle, c.logPath.empty() ? c.bundle + "/ctr.log" : c.logPath, cc.tty, cc.stdin}));
+  c.pid = TRY(runtime->create(
+      {c.id, c.bundle, c.logPath.empty() ? c.bundle + "/ctr.log" : c.logPath, cc.tty, cc.stdin, cc.stdinOnce}));
   undo.push([runtime, id = c.id] { (void)runtime->remove(id, true); });
   TRY(persist(c));
   {
@@ -411,6 +411,25 @@ Result<ExecResult> ContainerManager::execSync(const std::string& idOrPrefix, con
       timeout.count() > 0 ? std::chrono::milliseconds(timeout) : std::chrono::milliseconds(std::chrono::hours(24));
   auto r = TRY(runtime->exec(c.id, cmd, limit));
   return ExecResult{r.out, r.err, r.exitCode >= 0 ? r.exitCode : 128 + r.signal};
+}
+
+Result<std::unique_ptr<oci::StreamProcess>> ContainerManager::execStream(const std::string& idOrPrefix,
+                                                                         const std::vector<std::string>& cmd,
+                                                                         const oci::ExecStreamOptions& opts) {
+  Container c = TRY(get(idOrPrefix));
+  if (c.state != ContainerState::Running)
+    return fail(Code::FailedPrecondition, "container " + c.id + " is not running");
+  if (cmd.empty()) return fail(Code::InvalidArgument, "Exec: cmd is required");
+  oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+  return runtime->execStream(c.id, cmd, opts);
+}
+
+Result<std::unique_ptr<oci::StreamProcess>> ContainerManager::attach(const std::string& idOrPrefix) {
+  Container c = TRY(get(idOrPrefix));
+  if (c.state != ContainerState::Running)
+    return fail(Code::FailedPrecondition, "container " + c.id + " is not running");
+  oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+  return runtime->attach(c.id, c.bundle);
 }
 
 Result<ContainerStats> ContainerManager::stats(const std::string& idOrPrefix) {

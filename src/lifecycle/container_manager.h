@@ -23,6 +23,7 @@
 #include "lifecycle/container.h"
 #include "lifecycle/infra.h"
 #include "lifecycle/pod_manager.h"
+#include "oci/runtime.h"
 #include "storage/layer_store.h"
 #include "store/state_store.h"
 
@@ -59,6 +60,10 @@ class ContainerManager {
   Result<Container> get(const std::string& id);
   std::vector<Container> list(const ContainerFilter& f);
   Result<ExecResult> execSync(const std::string& id, const std::vector<std::string>& cmd, std::chrono::seconds timeout);
+  // A command started for a streaming client, and a running container's stdio.
+  Result<std::unique_ptr<oci::StreamProcess>> execStream(const std::string& id, const std::vector<std::string>& cmd,
+                                                         const oci::ExecStreamOptions& opts);
+  Result<std::unique_ptr<oci::StreamProcess>> attach(const std::string& id);
   Result<ContainerStats> stats(const std::string& id);
   Result<> reopenLog(const std::string& id);
   // The layers under containers' root filesystems.

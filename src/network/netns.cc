@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -63,6 +64,50 @@ Result<> removeNetns(const std::string& path) {
     return failErrno("unpin network namespace " + path, errno);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return failErrno("remove " + path, errno);
   return {};
+}
+
+namespace {
+
+Result<sys::UniqueFd> connectLoopback(uint16_t port) {
+  sockaddr_in v4{};
+  v4.sin_family = AF_INET;
+  v4.sin_port = htons(port);
+  v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in6 v6{};
+  v6.sin6_family = AF_INET6;
+  v6.sin6_port = htons(port);
+  v6.sin6_addr = in6addr_loopback;
+  int lastErr = 0;
+  for (auto [addr, len] : {std::pair<const sockaddr*, socklen_t>{reinterpret_cast<const sockaddr*>(&v4), sizeof v4},
+                           {reinterpret_cast<const sockaddr*>(&v6), sizeof v6}}) {
+    sys::UniqueFd s(::socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!s.valid()) {
+      lastErr = errno;
+      continue;
+    }
+    if (::connect(s.get(), addr, len) == 0) return s;
+    lastErr = errno;
+  }
+  return failErrno("connect to localhost:" + std::to_string(port), lastErr);
+}
+
+}  // namespace
+
+Result<sys::UniqueFd> connectLocalPort(const std::string& path, uint16_t port) {
+  if (path.empty()) return connectLoopback(port);
+  sys::UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns.valid()) return failErrno("open network namespace " + path, errno);
+  // Like createNetns: only a short-lived thread enters the namespace.
+  Result<sys::UniqueFd> result = fail(Code::Internal, "not run");
+  std::thread worker([&] {
+    if (::setns(ns.get(), CLONE_NEWNET) != 0) {
+      result = failErrno("enter network namespace " + path, errno);
+      return;
+    }
+    result = connectLoopback(port);
+  });
+  worker.join();
+  return result;
 }
 
 bool isNetns(const std::string& path) {

@@ -4,9 +4,11 @@
 //   <state_dir>/netns/<pod-id>   ← bind mount of a new namespace's nsfs file
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/error.h"
+#include "sys/unique_fd.h"
 
 namespace crix::network {
 
@@ -16,6 +18,11 @@ Result<> createNetns(const std::string& path);
 
 // Unpins and removes `path`; a missing path is fine.
 Result<> removeNetns(const std::string& path);
+
+// A TCP connection to localhost:port (IPv4, then IPv6) made inside the
+// network namespace pinned at `path`, or in crixd's own when `path` is empty.
+// The socket keeps its namespace wherever it is used.
+Result<sys::UniqueFd> connectLocalPort(const std::string& path, uint16_t port);
 
 // True when `path` is a pinned network namespace.
 bool isNetns(const std::string& path);

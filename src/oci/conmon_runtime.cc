@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "oci/runtime.h"
+#include "oci/stream_process.h"
 #include "sys/fs.h"
 #include "sys/process.h"
 #include "sys/unique_fd.h"
@@ -23,23 +24,6 @@ extern char** environ;
 
 namespace crix::oci {
 namespace {
-
-// Kills a process and everything it started (a timed-out exec's children
-// would otherwise live on in the container).
-void killTree(int pid) {
-  std::vector<int> all{pid};
-  for (size_t i = 0; i < all.size(); ++i) {
-    std::string dir = "/proc/" + std::to_string(all[i]) + "/task";
-    std::error_code ec;
-    for (const auto& t : std::filesystem::directory_iterator(dir, ec)) {
-      auto children = sys::readFile(t.path().string() + "/children");
-      if (!children) continue;
-      std::istringstream in(*children);
-      for (int c; in >> c;) all.push_back(c);
-    }
-  }
-  for (int p : all) ::kill(p, SIGKILL);
-}
 
 class ConmonRuntime final : public OciRuntime {
  public:
@@ -79,6 +63,7 @@ class ConmonRuntime final : public OciRuntime {
     if (cfg_.logSizeMax > 0) args.insert(args.end(), {"--log-size-max", std::to_string(cfg_.logSizeMax)});
     if (o.terminal) args.push_back("-t");
     if (o.stdin) args.push_back("-i");
+    if (o.stdin && !o.stdinOnce) args.push_back("--leave-stdin-open");
 
     // conmon reports the container pid (or the runtime's error) as JSON on
     // the sync pipe, and waits on the start pipe before it runs the runtime.
@@ -173,19 +158,28 @@ class ConmonRuntime final : public OciRuntime {
                                   std::chrono::milliseconds timeout) override {
     // The pid file lets a timed-out command be killed inside the container:
     // killing `runc exec` alone would leave it running there.
-    static std::atomic<uint64_t> counter{0};
     TRY(sys::mkdirAll(cfg_.stateDir + "/exec", 0700));
-    std::string pidFile = cfg_.stateDir + "/exec/" + id.substr(0, 12) + "-" + std::to_string(counter++) + ".pid";
+    std::string pidFile = execPidFile(id);
     std::vector<std::string> argv = {cfg_.runtime, "--root=" + cfg_.runtimeRoot, "exec", "--pid-file", pidFile, id};
     argv.insert(argv.end(), args.begin(), args.end());
     // On timeout the process dies first, so that `runc exec` reaps it: an
     // orphan would go to the container's init, which may never reap it.
     auto r = sys::runCommand(argv, {.timeout = timeout, .maxOutput = 16 << 20, .onTimeout = [&] {
                                       if (auto pid = sys::readFile(pidFile); pid && !pid->empty())
-                                        killTree(std::atoi(pid->c_str()));
+                                        sys::killTree(std::atoi(pid->c_str()));
                                     }});
     ::unlink(pidFile.c_str());
     return r;
+  }
+
+  Result<std::unique_ptr<StreamProcess>> execStream(const std::string& id, const std::vector<std::string>& args,
+                                                    const ExecStreamOptions& opts) override {
+    TRY(sys::mkdirAll(cfg_.stateDir + "/exec", 0700));
+    return startExec(cfg_.runtime, cfg_.runtimeRoot, execPidFile(id), id, args, opts);
+  }
+
+  Result<std::unique_ptr<StreamProcess>> attach(const std::string&, const std::string& bundle) override {
+    return connectAttach(bundle);
   }
 
   Result<> reopenLog(const std::string& bundle, const std::string& logPath) override {
@@ -209,6 +203,12 @@ class ConmonRuntime final : public OciRuntime {
   }
 
  private:
+  // A fresh pid file for one exec: <state>/exec/<id prefix>-<n>.pid
+  std::string execPidFile(const std::string& id) {
+    static std::atomic<uint64_t> counter{0};
+    return cfg_.stateDir + "/exec/" + id.substr(0, 12) + "-" + std::to_string(counter++) + ".pid";
+  }
+
   Result<> runtime(const std::vector<std::string>& args, const std::string& what) {
     std::vector<std::string> argv = {cfg_.runtime, "--root=" + cfg_.runtimeRoot};
     argv.insert(argv.end(), args.begin(), args.end());

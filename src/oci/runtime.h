@@ -3,13 +3,16 @@
 // driven with the runtime's CLI (runc, crun, runsc).
 //
 //   <state_dir>/exits/<id>    the exit code, written by conmon when the container ends
-//   <state_dir>/attach/<id>/  conmon's attach socket and control fifo
+//   <state_dir>/attach/<id>/attach  conmon's attach socket (SOCK_SEQPACKET)
+//   <bundle>/ctl                     conmon's control fifo: resize, reopen the log
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -23,6 +26,28 @@ struct CreateOptions {
   std::string logPath;  // CRI-format log, written by conmon
   bool terminal = false;
   bool stdin = false;
+  bool stdinOnce = false;  // conmon closes the container's stdin when the first attach ends
+};
+
+// A process or a container's stdio, held for a streaming client (exec and
+// attach). Output comes as (1 = stdout | 2 = stderr, bytes).
+class StreamProcess {
+ public:
+  virtual ~StreamProcess() = default;
+  // Blocks for output; nothing once it has ended.
+  virtual std::optional<std::pair<int, std::string>> read() = 0;
+  virtual Result<> writeStdin(std::string_view data) = 0;
+  virtual void closeStdin() = 0;
+  virtual void resize(uint16_t width, uint16_t height) = 0;
+  // The exit code, after read() has ended (0 for an attach).
+  virtual Result<int> wait() = 0;
+  // Kills an exec'd process (with what it started) or detaches an attach.
+  virtual void abort() = 0;
+};
+
+struct ExecStreamOptions {
+  bool tty = false, stdin = false, stdout = false, stderr = false;
+  uint16_t width = 0, height = 0;  // the terminal's first size, when known
 };
 
 struct State {
@@ -43,6 +68,11 @@ class OciRuntime {
   // Runs a command in a running container and waits for it (ExecSync).
   virtual Result<sys::CommandResult> exec(const std::string& id, const std::vector<std::string>& args,
                                           std::chrono::milliseconds timeout) = 0;
+  // Starts a command in a running container for a streaming client.
+  virtual Result<std::unique_ptr<StreamProcess>> execStream(const std::string& id, const std::vector<std::string>& args,
+                                                            const ExecStreamOptions& opts) = 0;
+  // Connects to the container's stdio through conmon's attach socket.
+  virtual Result<std::unique_ptr<StreamProcess>> attach(const std::string& id, const std::string& bundle) = 0;
   // Asks the container's conmon to reopen its log file (after a rotation)
   // and waits until the new file exists.
   virtual Result<> reopenLog(const std::string& bundle, const std::string& logPath) = 0;

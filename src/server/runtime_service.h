@@ -7,14 +7,15 @@
 #include "lifecycle/pod_manager.h"
 #include "lifecycle/runtime_health.h"
 #include "server/unimplemented.h"
+#include "streaming/server.h"
 
 namespace crix::server {
 
 class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
  public:
   RuntimeService(const config::Config& cfg, lifecycle::RuntimeHealth& health, lifecycle::PodManager& pods,
-                 lifecycle::ContainerManager& containers)
-      : cfg_(cfg), health_(health), pods_(pods), containers_(containers) {}
+                 lifecycle::ContainerManager& containers, streaming::Server& streaming)
+      : cfg_(cfg), health_(health), pods_(pods), containers_(containers), streaming_(streaming) {}
 
   grpc::Status Version(grpc::ServerContext*, const ::runtime::v1::VersionRequest*,
                        ::runtime::v1::VersionResponse*) override;
@@ -54,9 +55,12 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
   CRIX_UNARY_TODO(UpdateContainerResources)
   grpc::Status ReopenContainerLog(grpc::ServerContext*, const ::runtime::v1::ReopenContainerLogRequest*,
                                   ::runtime::v1::ReopenContainerLogResponse*) override;
-  CRIX_UNARY_TODO(Exec)
-  CRIX_UNARY_TODO(Attach)
-  CRIX_UNARY_TODO(PortForward)
+  // Streaming (streaming_service.cc).
+  grpc::Status Exec(grpc::ServerContext*, const ::runtime::v1::ExecRequest*, ::runtime::v1::ExecResponse*) override;
+  grpc::Status Attach(grpc::ServerContext*, const ::runtime::v1::AttachRequest*,
+                      ::runtime::v1::AttachResponse*) override;
+  grpc::Status PortForward(grpc::ServerContext*, const ::runtime::v1::PortForwardRequest*,
+                           ::runtime::v1::PortForwardResponse*) override;
   grpc::Status ContainerStats(grpc::ServerContext*, const ::runtime::v1::ContainerStatsRequest*,
                               ::runtime::v1::ContainerStatsResponse*) override;
   grpc::Status ListContainerStats(grpc::ServerContext*, const ::runtime::v1::ListContainerStatsRequest*,
@@ -80,6 +84,7 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
   lifecycle::RuntimeHealth& health_;
   lifecycle::PodManager& pods_;
   lifecycle::ContainerManager& containers_;
+  streaming::Server& streaming_;
 };
 
 }  // namespace crix::server

@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <sstream>
 
+#include "sys/fs.h"
 #include "sys/unique_fd.h"
 
 extern char** environ;
@@ -126,6 +129,31 @@ Result<CommandResult> runCommand(const std::vector<std::string>& argv, const Com
   if (WIFEXITED(status)) result.exitCode = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   return result;
+}
+
+}  // namespace crix::sys
+
+namespace crix::sys {
+
+void killTree(int pid) {
+  std::vector<int> all{pid};
+  for (size_t i = 0; i < all.size(); ++i) {
+    std::string dir = "/proc/" + std::to_string(all[i]) + "/task";
+    std::error_code ec;
+    for (const auto& t : std::filesystem::directory_iterator(dir, ec)) {
+      auto children = readFile(t.path().string() + "/children");
+      if (!children) continue;
+      std::istringstream in(*children);
+      for (int c; in >> c;) all.push_back(c);
+    }
+  }
+  for (int p : all) ::kill(p, SIGKILL);
+}
+
+int exitCodeOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
 }
 
 }  // namespace crix::sys

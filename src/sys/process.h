@@ -33,4 +33,11 @@ struct CommandOptions {
 // DeadlineExceeded.
 Result<CommandResult> runCommand(const std::vector<std::string>& argv, const CommandOptions& opts = {});
 
+// SIGKILLs a process and all its descendants (found through
+// /proc/<pid>/task/*/children), parents first.
+void killTree(int pid);
+
+// The exit code of a wait status: the code, or 128 + the signal.
+int exitCodeOf(int status);
+
 }  // namespace crix::sys

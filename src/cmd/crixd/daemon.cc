@@ -19,6 +19,7 @@
 #include "network/cni.h"
 #include "server/image_service.h"
 #include "server/runtime_service.h"
+#include "server/streaming_backend.h"
 #include "storage/layer_store.h"
 #include "store/state_store.h"
 #include "sys/fs.h"
@@ -84,8 +85,15 @@ int runDaemon(const config::Config& cfg) {
   images.setLayersInUse([&] { return containers.layersInUse(); });
   pods.setContainerHook([&](const std::string& pod, bool remove) { return containers.forPod(pod, remove); });
 
+  server::StreamingBackend streamingBackend(containers, pods);
+  auto streamingServer = streaming::Server::start({.address = cfg.streamingAddress,
+                                                   .idleTimeout = cfg.streamingIdleTimeout,
+                                                   .maxSessions = static_cast<int>(cfg.streamingMaxSessions)},
+                                                  streamingBackend);
+  if (!streamingServer) return failStartup(streamingServer.error());
+
   lifecycle::RuntimeHealth health(cfg);
-  server::RuntimeService runtimeService(cfg, health, pods, containers);
+  server::RuntimeService runtimeService(cfg, health, pods, containers, **streamingServer);
   server::ImageService imageService(images, cfg.root + "/containers");
 
   grpc::ServerBuilder builder;
@@ -110,6 +118,7 @@ int runDaemon(const config::Config& cfg) {
                             {"version", kVersion},
                             {"commit", kGitCommit},
                             {"root", cfg.root},
+                            {"streaming", (*streamingServer)->baseUrl()},
                             {"schema", (*store)->schemaVersion()},
                             {"startup_us", ready.count()}});
 

@@ -1,0 +1,28 @@
+// StreamProcess implementations: `runc exec` in the foreground for exec,
+// conmon's attach socket for attach.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "oci/runtime.h"
+
+namespace crix::oci {
+
+// Runs `<runtime> --root=<root> exec [--tty] --pid-file <pidFile> <id> args`
+// as crixd's child. Without a terminal the process gets pipes. With one,
+// runc gets a pseudo-terminal of crixd's as its controlling terminal: runc
+// relays it to the container's own terminal and passes a resize on (it
+// follows SIGWINCH, which the kernel sends when the size here changes).
+Result<std::unique_ptr<StreamProcess>> startExec(const std::string& runtime, const std::string& root,
+                                                 const std::string& pidFile, const std::string& id,
+                                                 const std::vector<std::string>& args, const ExecStreamOptions& opts);
+
+// Connects to conmon's attach socket, which conmon makes in the bundle.
+// Packets from conmon start with the pipe (1 stdout, 2 stderr); what is
+// sent goes to the container's stdin. A resize goes through the bundle's
+// control fifo.
+Result<std::unique_ptr<StreamProcess>> connectAttach(const std::string& bundle);
+
+}  // namespace crix::oci
