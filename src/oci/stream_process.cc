@@ -236,9 +236,10 @@ class Attachment final : public StreamProcess {
       ssize_t r = ::recv(sock_.get(), buf.data(), buf.size(), 0);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) return std::nullopt;
+      // conmon numbers its pipes stdin 1, stdout 2, stderr 3.
       int pipe = static_cast<unsigned char>(buf[0]);
-      if (r == 1 || (pipe != 1 && pipe != 2)) continue;
-      return std::make_pair(pipe, buf.substr(1, static_cast<size_t>(r) - 1));
+      if (r == 1 || (pipe != 2 && pipe != 3)) continue;
+      return std::make_pair(pipe - 1, buf.substr(1, static_cast<size_t>(r) - 1));
     }
   }
 

@@ -20,7 +20,7 @@ Result<std::unique_ptr<StreamProcess>> startExec(const std::string& runtime, con
                                                  const std::vector<std::string>& args, const ExecStreamOptions& opts);
 
 // Connects to conmon's attach socket, which conmon makes in the bundle.
-// Packets from conmon start with the pipe (1 stdout, 2 stderr); what is
+// Packets from conmon start with its pipe number (2 stdout, 3 stderr); what is
 // sent goes to the container's stdin. A resize goes through the bundle's
 // control fifo.
 Result<std::unique_ptr<StreamProcess>> connectAttach(const std::string& bundle);
