@@ -9,6 +9,7 @@
 
 #include <toml++/toml.h>
 
+#include "common/host_port.h"
 #include "sys/fs.h"
 
 namespace crix::config {
@@ -98,6 +99,21 @@ KeyHandler strList(const std::string& origin, std::vector<std::string>& out, boo
       values.push_back(v);
     }
     out = std::move(values);
+    return {};
+  };
+}
+
+// "host:port" with a real port, or "" (off).
+KeyHandler listenAddress(const std::string& origin, std::string& out) {
+  return [&origin, &out](const toml::node& n, const std::string& key) -> Result<> {
+    if (!n.is_string()) return bad(origin, n, key, "expected a string such as \"127.0.0.1:9090\", got " + typeName(n));
+    std::string v = *n.value<std::string>();
+    if (!v.empty()) {
+      auto hp = parseHostPort(v);
+      if (!hp) return bad(origin, n, key, hp.error().message());
+      if (hp->port == 0) return bad(origin, n, key, "bad address \"" + v + "\": the port must not be 0");
+    }
+    out = v;
     return {};
   };
 }
@@ -269,7 +285,10 @@ Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin
                                   {"max_sessions", integer(origin, next.streamingMaxSessions, 1, 65536)}});
                            })},
        {"registries",
-        table(origin, [&](const toml::table& t, const std::string&) { return applyRegistries(next, t, origin); })}}));
+        table(origin, [&](const toml::table& t, const std::string&) { return applyRegistries(next, t, origin); })},
+       {"metrics", table(origin, [&](const toml::table& t, const std::string& key) {
+          return applyTable(t, key, origin, {{"address", listenAddress(origin, next.metricsAddress)}});
+        })}}));
   cfg = std::move(next);
   return {};
 }
@@ -360,6 +379,7 @@ toml::table toTable(const Config& cfg) {
                                 {"idle_timeout", formatDuration(cfg.streamingIdleTimeout)},
                                 {"max_sessions", cfg.streamingMaxSessions}}},
       {"registries", registries},
+      {"metrics", toml::table{{"address", cfg.metricsAddress}}},
   };
 }
 

@@ -70,6 +70,9 @@ struct Config {
   // [registries."host[:port]"]
   std::map<std::string, Registry> registries;
 
+  // [metrics]
+  std::string metricsAddress;  // "host:port" for GET /metrics; empty: off
+
   std::string databasePath() const { return root + "/crix.db"; }
   std::string runtimeRoot(const std::string& handler) const {
     const auto& h = runtimes.at(handler);

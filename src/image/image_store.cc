@@ -29,8 +29,20 @@ void erase(std::vector<std::string>& v, const std::string& s) {
 }  // namespace
 
 ImageStore::ImageStore(store::StateStore& db, ContentStore& content, storage::LayerStore& layers,
-                       RegistryClient& registry, ImageOptions opts)
-    : db_(db), content_(content), layers_(layers), registry_(registry), opts_(std::move(opts)) {}
+                       RegistryClient& registry, ImageOptions opts, metrics::Registry& metrics)
+    : db_(db),
+      content_(content),
+      layers_(layers),
+      registry_(registry),
+      opts_(std::move(opts)),
+      pullSuccesses_(
+          metrics.counters("crix_image_pulls_total", "Image pulls, by result.", {"result"}).with({"success"})),
+      pullFailures_(
+          metrics.counters("crix_image_pulls_total", "Image pulls, by result.", {"result"}).with({"failure"})),
+      pullBytes_(metrics.counter("crix_image_pull_bytes_total",
+                                 "Bytes read from registries by image pulls: manifests, configs and layers.")),
+      pullSeconds_(metrics.histogram("crix_image_pull_duration_seconds", "Time successful image pulls took.",
+                                     metrics::kSlowBuckets)) {}
 
 Result<> ImageStore::load() {
   std::vector<store::ImageRecord> records;

@@ -6,6 +6,11 @@
 // moves to another image leaves the old image untagged but present.
 // Records live in the store (images, layers, image_layers) and in memory;
 // blobs in the ContentStore, unpacked layers in the LayerStore.
+//
+// Metrics: crix_image_pulls_total{result} counts pull() calls (a caller that
+// joins a pull in flight counts too), crix_image_pull_bytes_total the bytes
+// read from registries (manifests, configs, layers), and
+// crix_image_pull_duration_seconds the time successful pulls took.
 #pragma once
 
 #include <atomic>
@@ -25,6 +30,7 @@
 #include "image/manifest.h"
 #include "image/reference.h"
 #include "image/registry.h"
+#include "metrics/registry.h"
 #include "storage/layer_store.h"
 #include "store/state_store.h"
 
@@ -60,7 +66,7 @@ struct FsUsage {
 class ImageStore {
  public:
   ImageStore(store::StateStore& db, ContentStore& content, storage::LayerStore& layers, RegistryClient& registry,
-             ImageOptions opts);
+             ImageOptions opts, metrics::Registry& metrics);
 
   // Loads the index and removes blobs and layers no image records (left by
   // a crash in the middle of a pull or a removal).
@@ -94,6 +100,7 @@ class ImageStore {
   const ContentStore& content() const { return content_; }
 
  private:
+  Result<std::string> pullAny(std::string_view ref, const RegistryAuth& auth);
   Result<std::string> pullOnce(const Reference& ref, const RegistryAuth& auth);
   // Fetches `ref` (by its tag or digest) from `source` and records it. A
   // ref with an empty path records an untagged image.
@@ -110,6 +117,8 @@ class ImageStore {
   storage::LayerStore& layers_;
   RegistryClient& registry_;
   ImageOptions opts_;
+  metrics::Counter &pullSuccesses_, &pullFailures_, &pullBytes_;
+  metrics::Histogram& pullSeconds_;
 
   mutable std::mutex mu_;  // guards images_ and inflight_
   std::map<std::string, Image> images_;

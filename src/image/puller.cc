@@ -46,6 +46,18 @@ class Progress {
 }  // namespace
 
 Result<std::string> ImageStore::pull(std::string_view text, const RegistryAuth& auth) {
+  auto start = Clock::now();
+  auto r = pullAny(text, auth);
+  if (!r) {
+    pullFailures_.inc();
+    return r;
+  }
+  pullSuccesses_.inc();
+  pullSeconds_.observe(Clock::now() - start);
+  return r;
+}
+
+Result<std::string> ImageStore::pullAny(std::string_view text, const RegistryAuth& auth) {
   // Local archives, named as Podman's transports name them.
   for (std::string_view scheme : {"oci-archive:", "docker-archive:"}) {
     if (!text.starts_with(scheme)) continue;
@@ -96,6 +108,7 @@ Result<std::string> ImageStore::pullOnce(const Reference& ref, const RegistryAut
 Result<std::string> ImageStore::pullFrom(Registry& source, const Reference& ref) {
   Registry* registry = &source;
   auto top = TRY(registry->manifest(ref.digest.empty() ? ref.tag : ref.digest));
+  pullBytes_.inc(static_cast<double>(top.body.size()));
   auto doc = TRY(parseManifest(top.body, top.contentType));
   std::string topDigest = top.digest;
   std::string manifestBody = top.body;
@@ -103,6 +116,7 @@ Result<std::string> ImageStore::pullFrom(Registry& source, const Reference& ref)
   if (doc.kind == ManifestKind::Index) {
     auto chosen = TRY(selectPlatform(doc, hostPlatform()));
     auto m = TRY(registry->manifest(chosen.digest));
+    pullBytes_.inc(static_cast<double>(m.body.size()));
     doc = TRY(parseManifest(m.body, chosen.mediaType.empty() ? m.contentType : chosen.mediaType));
     if (doc.kind != ManifestKind::Manifest)
       return fail(Code::InvalidArgument, "index entry " + chosen.digest + " is not an image manifest");
@@ -122,6 +136,7 @@ Result<std::string> ImageStore::pullFrom(Registry& source, const Reference& ref)
     auto writer = TRY(content_.writer(doc.config.digest, doc.config.size));
     TRY(registry->blob(doc.config.digest, [&](const char* p, size_t n) -> Result<> {
       configBody.append(p, n);
+      pullBytes_.inc(static_cast<double>(n));
       return writer->write(p, n);
     }));
     TRY(writer->commit());
@@ -171,6 +186,7 @@ Result<> ImageStore::fetchLayers(Registry& registry, const ManifestDoc& manifest
       auto writer = TRY(content_.writer(desc.digest, desc.size));
       TRY(registry.blob(desc.digest, [&](const char* p, size_t n) -> Result<> {
         progress.add(static_cast<int64_t>(n));
+        pullBytes_.inc(static_cast<double>(n));
         return writer->write(p, n);
       }));
       TRY(writer->commit());

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "lifecycle/instrumented.h"
 #include "spec/sandbox_spec.h"
 #include "storage/rootfs.h"
 #include "sys/fs.h"
@@ -18,7 +19,7 @@ int clampOomScoreAdj(int wanted) {
   return std::max(wanted, mine);
 }
 
-Result<std::unique_ptr<Runtimes>> Runtimes::create(const config::Config& cfg) {
+Result<std::unique_ptr<Runtimes>> Runtimes::create(const config::Config& cfg, metrics::Registry& metrics) {
   auto r = std::make_unique<Runtimes>();
   auto conmon = sys::lookPath(cfg.conmon);
   for (const auto& [name, h] : cfg.runtimes) {
@@ -28,7 +29,8 @@ Result<std::unique_ptr<Runtimes>> Runtimes::create(const config::Config& cfg) {
       continue;
     }
     TRY(sys::mkdirAll(cfg.runtimeRoot(name), 0700));
-    r->byHandler_[name] = oci::makeConmonRuntime({*conmon, *bin, cfg.runtimeRoot(name), cfg.stateDir, -1});
+    r->byHandler_[name] = std::make_unique<TimedOciRuntime>(
+        oci::makeConmonRuntime({*conmon, *bin, cfg.runtimeRoot(name), cfg.stateDir, -1}), metrics);
   }
   return r;
 }
@@ -48,10 +50,12 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
     img = images_.find(cfg_.pauseImage);
     if (!img) return fail(Code::Internal, "pause image " + cfg_.pauseImage + " vanished after its pull");
   }
+  s.startup.lap("pause_image");
   std::vector<std::string> lowers;
   for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
   std::string rootfs = TRY(storage::mountRootfs(containersDir(), s.id, lowers));
   undo.push([this, id = s.id] { (void)storage::removeContainerDir(containersDir(), id); });
+  s.startup.lap("rootfs");
 
   spec::SandboxSpecInput in;
   in.id = s.id;
@@ -74,10 +78,13 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   std::string bundle = s.podDir + "/infra";
   TRY(sys::mkdirAll(bundle, 0700));
   TRY(sys::writeFileAtomic(bundle + "/config.json", spec::buildSandboxSpec(in).dump(2), 0600));
+  s.startup.lap("spec");
 
   int pid = TRY(runtime->create({s.id, bundle, s.podDir + "/infra.log", false, false}));
   undo.push([runtime, id = s.id] { (void)runtime->remove(id, true); });
+  s.startup.lap("runtime_create");
   TRY(runtime->start(s.id));
+  s.startup.lap("runtime_start");
   s.infra = true;
   s.infraPid = pid;
   return {};

@@ -12,15 +12,16 @@
 #include "image/image_store.h"
 #include "lifecycle/rollback.h"
 #include "lifecycle/sandbox.h"
+#include "metrics/registry.h"
 #include "oci/runtime.h"
 #include "storage/layer_store.h"
 
 namespace crix::lifecycle {
 
-// The OCI runtime of each configured handler.
+// The OCI runtime of each configured handler, each call timed in `metrics`.
 class Runtimes {
  public:
-  static Result<std::unique_ptr<Runtimes>> create(const config::Config& cfg);
+  static Result<std::unique_ptr<Runtimes>> create(const config::Config& cfg, metrics::Registry& metrics);
   Result<oci::OciRuntime*> get(const std::string& handler) const;
 
  private:

@@ -60,8 +60,17 @@ bool isNamespacedSysctl(const std::string& n) {
   return ipc.count(n) || n.starts_with("fs.mqueue.") || n.starts_with("net.");
 }
 
-PodManager::PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net, Infra& infra)
-    : cfg_(cfg), db_(db), net_(net), infra_(infra) {}
+PodManager::PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net, Infra& infra,
+                       metrics::Registry& metrics)
+    : cfg_(cfg),
+      db_(db),
+      net_(net),
+      infra_(infra),
+      stepSeconds_(metrics.histograms("crix_pod_startup_step_duration_seconds",
+                                      "Time RunPodSandbox spent in each step, for pods that started.", {"step"},
+                                      metrics::kLatencyBuckets)),
+      startupSeconds_(metrics.histogram("crix_pod_startup_duration_seconds",
+                                        "Time RunPodSandbox took, for pods that started.", metrics::kLatencyBuckets)) {}
 
 Result<> PodManager::load() {
   std::vector<store::SandboxRecord> records;
@@ -126,8 +135,10 @@ Result<> PodManager::persist(const Sandbox& s) {
 
 Result<std::string> PodManager::run(const PodConfig& config) {
   Sandbox s;
+  s.startup.begin();
   s.config = config;
   TRY(validate(config, &s.handler));
+  s.startup.lap("validate");
   s.id = newId();
   s.name = podName(config.metadata);
   s.createdAt = nowNs();
@@ -144,6 +155,7 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     names_.erase(name);
   });
   faultPoint("pod-after-reserve");
+  s.startup.lap("reserve_name");
 
   s.podDir = cfg_.stateDir + "/pods/" + s.id;
   TRY(sys::mkdirAll(s.podDir, 0755));
@@ -152,6 +164,7 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     fs::remove_all(dir, ec);
   });
   if (!config.logDirectory.empty()) TRY(sys::mkdirAll(config.logDirectory, 0755));
+  s.startup.lap("pod_dir");
 
   if (config.network != NamespaceMode::Node) {
     TRY(sys::mkdirAll(cfg_.stateDir + "/netns", 0755));
@@ -159,6 +172,7 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     TRY_CTX(network::createNetns(s.netnsPath), "pod " + s.name);
     undo.push([path = s.netnsPath] { (void)network::removeNetns(path); });
     faultPoint("pod-after-netns");
+    s.startup.lap("netns");
 
     network::Attachment a;
     a.containerId = s.id;
@@ -179,13 +193,19 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     s.network = st.network;
     s.ips = st.ips;
     faultPoint("pod-after-cni");
-    TRY(applyNetSysctls(s.netnsPath, config.sysctls));
+    s.startup.lap("cni_add");
+    if (!config.sysctls.empty()) {
+      TRY(applyNetSysctls(s.netnsPath, config.sysctls));
+      s.startup.lap("sysctls");
+    }
   }
 
   TRY(writePodFiles(s));
+  s.startup.lap("pod_files");
   if (config.ipc != NamespaceMode::Node) {
     TRY(mountShm(s.podDir, kDefaultShmBytes));
     undo.push([dir = s.podDir] { (void)unmountShm(dir); });
+    s.startup.lap("shm");
   }
 
   if (config.pid == NamespaceMode::Pod) {
@@ -195,12 +215,17 @@ Result<std::string> PodManager::run(const PodConfig& config) {
 
   TRY(persist(s));
   faultPoint("pod-after-persist");
+  s.startup.lap("persist");
   {
     std::lock_guard lock(mu_);
     pods_[s.id] = s;
   }
   undo.commit();
-  log::info("pod ready", {{"pod", s.name}, {"id", s.id}, {"ip", s.ips.empty() ? "" : s.ips.front()}});
+  for (const auto& step : s.startup.steps()) stepSeconds_.with({step.name}).observe(step.duration);
+  startupSeconds_.observe(s.startup.total());
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(s.startup.total()).count();
+  log::info("pod ready",
+            {{"pod", s.name}, {"id", s.id}, {"ip", s.ips.empty() ? "" : s.ips.front()}, {"startup_ms", ms}});
   return s.id;
 }
 

@@ -9,6 +9,14 @@
 // network namespace is pinned by a bind mount and no infra container runs.
 // A pod that shares one PID namespace (NamespaceMode POD) gets an infra
 // container from the pause image, after the network and before persisting.
+//
+// Each step is timed: the laps are kept on the sandbox (Sandbox::startup,
+// shown by verbose PodSandboxStatus) and, for pods that start, observed in
+// crix_pod_startup_step_duration_seconds{step}. Step names: validate,
+// reserve_name, pod_dir, netns, cni_add, sysctls, pod_files, shm, then the
+// infra container's pause_image, rootfs, spec, runtime_create,
+// runtime_start, and last persist; a step that does not apply to a pod is
+// left out.
 #pragma once
 
 #include <functional>
@@ -24,6 +32,7 @@
 #include "config/config.h"
 #include "lifecycle/infra.h"
 #include "lifecycle/sandbox.h"
+#include "metrics/registry.h"
 #include "network/cni.h"
 #include "store/state_store.h"
 
@@ -37,7 +46,8 @@ struct PodFilter {
 
 class PodManager {
  public:
-  PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net, Infra& infra);
+  PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net, Infra& infra,
+             metrics::Registry& metrics);
 
   // Called with (pod id, remove) before a pod stops or is removed, so that
   // its containers go first. Set once, before serving.
@@ -65,6 +75,8 @@ class PodManager {
   network::NetworkPlugin& net_;
   Infra& infra_;
   std::function<Result<>(const std::string&, bool)> containers_;
+  metrics::Family<metrics::Histogram>& stepSeconds_;
+  metrics::Histogram& startupSeconds_;
 
   mutable std::mutex mu_;  // guards the maps below, never held across a CNI or disk step
   std::map<std::string, Sandbox> pods_;

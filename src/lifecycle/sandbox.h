@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "lifecycle/startup_breakdown.h"
 #include "network/cni.h"
 
 namespace crix::lifecycle {
@@ -59,6 +60,9 @@ struct Sandbox {
   std::vector<std::string> ips;
   bool infra = false;  // an infra (pause) container runs for this pod
   int infraPid = 0;
+  // RunPodSandbox's steps. In memory only: not in the store, so a pod
+  // loaded after a restart has none.
+  StartupBreakdown startup;
 };
 
 // The pod's hostname: the configured one, else the node's (as containerd does).

@@ -51,6 +51,16 @@ v1::PodSandboxState state(const lifecycle::Sandbox& s) {
   return s.state == lifecycle::SandboxState::Ready ? v1::SANDBOX_READY : v1::SANDBOX_NOTREADY;
 }
 
+// step → milliseconds (to the microsecond), in the order the steps ran,
+// then "total".
+nlohmann::ordered_json startupBreakdown(const lifecycle::StartupBreakdown& b) {
+  auto ms = [](std::chrono::nanoseconds d) { return static_cast<double>(d.count() / 1000) / 1000.0; };
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& step : b.steps()) out[step.name] = ms(step.duration);
+  out["total"] = ms(b.total());
+  return out;
+}
+
 }  // namespace
 
 grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest* req,
@@ -97,7 +107,9 @@ grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*, const v1::Po
   st->mutable_annotations()->insert(s->config.annotations.begin(), s->config.annotations.end());
   st->set_runtime_handler(s->handler);
   if (req->verbose()) {
-    nlohmann::json info = nlohmann::json::parse(lifecycle::toJson(*s));
+    // Ordered, so that the breakdown lists the steps in the order they ran.
+    auto info = nlohmann::ordered_json::parse(lifecycle::toJson(*s));
+    if (!s->startup.steps().empty()) info["startupBreakdown"] = startupBreakdown(s->startup);
     (*resp->mutable_info())["info"] = info.dump();
   }
   return grpc::Status::OK;

@@ -182,6 +182,27 @@ TEST(Config, JsonOutputHasTheSections) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
 }
 
+TEST(Config, MetricsAddressIsOffByDefaultAndChecked) {
+  Config cfg;
+  EXPECT_EQ(cfg.metricsAddress, "");
+  ASSERT_TRUE(applyToml(cfg, "[metrics]\naddress = \"127.0.0.1:9090\"\n", "f"));
+  EXPECT_EQ(cfg.metricsAddress, "127.0.0.1:9090");
+  ASSERT_TRUE(applyToml(cfg, "[metrics]\naddress = \"[::1]:9090\"\n", "f"));
+  ASSERT_TRUE(applyToml(cfg, "[metrics]\naddress = \"\"\n", "f"));
+  EXPECT_EQ(cfg.metricsAddress, "");
+  for (const char* bad : {"\"9090\"", "\"127.0.0.1:0\"", "\"127.0.0.1:70000\"", "9090"}) {
+    auto r = applyToml(cfg, std::string("[metrics]\naddress = ") + bad + "\n", "f");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_TRUE(r.error().message().starts_with("f:2:11: metrics.address: ")) << r.error().message();
+  }
+  auto r = applyToml(cfg, "[metrics]\nport = 9090\n", "f");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("unknown key metrics.port"), std::string::npos);
+  Config printed;
+  printed.metricsAddress = "127.0.0.1:9090";
+  EXPECT_NE(toToml(printed).find("[metrics]\naddress = '127.0.0.1:9090'"), std::string::npos) << toToml(printed);
+}
+
 TEST(Config, Durations) {
   EXPECT_EQ(*parseDuration("10s"), milliseconds(10000));
   EXPECT_EQ(*parseDuration("250ms"), milliseconds(250));

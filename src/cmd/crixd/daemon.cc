@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -14,10 +16,16 @@
 #include "image/content_store.h"
 #include "image/image_store.h"
 #include "image/registry.h"
+#include "lifecycle/instrumented.h"
 #include "lifecycle/pod_manager.h"
 #include "lifecycle/runtime_health.h"
+#include "metrics/exposition.h"
+#include "metrics/metrics_server.h"
+#include "metrics/process_metrics.h"
+#include "metrics/registry.h"
 #include "network/cni.h"
 #include "server/image_service.h"
+#include "server/rpc_metrics.h"
 #include "server/runtime_service.h"
 #include "server/streaming_backend.h"
 #include "storage/layer_store.h"
@@ -43,6 +51,25 @@ std::vector<std::string> pinnedImages(const config::Config& cfg) {
   return pinned;
 }
 
+// Pods and containers by state, counted at scrape time from the managers
+// rather than kept up to date on every transition.
+void addStateCollector(metrics::Registry& registry, lifecycle::PodManager& pods,
+                       lifecycle::ContainerManager& containers) {
+  registry.addCollector([&pods, &containers](std::vector<metrics::FamilySnapshot>& out) {
+    std::map<std::string, double> podStates = {{"ready", 0}, {"notready", 0}};
+    for (const auto& p : pods.list({})) ++podStates[p.state == lifecycle::SandboxState::Ready ? "ready" : "notready"];
+    std::map<std::string, double> containerStates = {{"created", 0}, {"running", 0}, {"exited", 0}, {"unknown", 0}};
+    for (const auto& c : containers.list({})) ++containerStates[lifecycle::stateName(c.state)];
+    auto family = [](const char* name, const char* help, const std::map<std::string, double>& counts) {
+      metrics::FamilySnapshot f{name, help, metrics::Type::Gauge, {}};
+      for (const auto& [state, n] : counts) f.samples.push_back({name, {{"state", state}}, n});
+      return f;
+    };
+    out.push_back(family("crix_pods", "Pod sandboxes, by state.", podStates));
+    out.push_back(family("crix_containers", "Containers, by state.", containerStates));
+  });
+}
+
 int failStartup(const Error& err) {
   log::error("cannot start", {{"error", err.message()}});
   return 1;
@@ -52,6 +79,9 @@ int failStartup(const Error& err) {
 
 int runDaemon(const config::Config& cfg) {
   auto started = std::chrono::steady_clock::now();
+  // One registry for the process, handed to whatever records; it outlives them all.
+  metrics::Registry metricRegistry;
+  metrics::addProcessCollector(metricRegistry);
   for (const auto& dir : {cfg.root, cfg.root + "/containers", cfg.stateDir}) {
     if (auto made = sys::mkdirAll(dir, 0711); !made) return failStartup(made.error());
   }
@@ -69,21 +99,24 @@ int runDaemon(const config::Config& cfg) {
   if (!layers) return failStartup(layers.error());
   image::RegistryClient registry(registryOptions(cfg));
   image::ImageStore images(**store, **content, **layers, registry,
-                           {cfg.searchRegistries, pinnedImages(cfg), static_cast<int>(cfg.maxConcurrentDownloads)});
+                           {cfg.searchRegistries, pinnedImages(cfg), static_cast<int>(cfg.maxConcurrentDownloads)},
+                           metricRegistry);
   if (auto loaded = images.load(); !loaded) return failStartup(loaded.error().wrap("load images"));
 
   if (auto claimed = sys::claimSocketPath(cfg.listen); !claimed) return failStartup(claimed.error());
 
   network::CniNetwork cni(cfg.cniConfigDir, cfg.cniPluginDirs, cfg.root + "/cni");
-  auto runtimes = lifecycle::Runtimes::create(cfg);
+  lifecycle::TimedNetwork network(cni, metricRegistry);
+  auto runtimes = lifecycle::Runtimes::create(cfg, metricRegistry);
   if (!runtimes) return failStartup(runtimes.error());
   lifecycle::Infra infra(cfg, images, **layers, **runtimes);
-  lifecycle::PodManager pods(cfg, **store, cni, infra);
+  lifecycle::PodManager pods(cfg, **store, network, infra, metricRegistry);
   if (auto loaded = pods.load(); !loaded) return failStartup(loaded.error().wrap("load pods"));
   lifecycle::ContainerManager containers(cfg, **store, pods, images, **layers, **runtimes);
   if (auto loaded = containers.load(); !loaded) return failStartup(loaded.error().wrap("load containers"));
   images.setLayersInUse([&] { return containers.layersInUse(); });
   pods.setContainerHook([&](const std::string& pod, bool remove) { return containers.forPod(pod, remove); });
+  addStateCollector(metricRegistry, pods, containers);
 
   server::StreamingBackend streamingBackend(containers, pods);
   auto streamingServer = streaming::Server::start({.address = cfg.streamingAddress,
@@ -100,6 +133,9 @@ int runDaemon(const config::Config& cfg) {
   builder.AddListeningPort("unix:" + cfg.listen, grpc::InsecureServerCredentials());
   builder.RegisterService(&runtimeService);
   builder.RegisterService(&imageService);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<server::RpcMetricsFactory>(metricRegistry));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // One completion queue and few idle pollers keep the idle footprint small;
@@ -112,6 +148,18 @@ int runDaemon(const config::Config& cfg) {
   if (::chmod(cfg.listen.c_str(), 0660) != 0) {
     server->Shutdown();
     return failStartup(Error::fromErrno("chmod " + cfg.listen, errno));
+  }
+  // Metrics last: a scrape may reach every manager.
+  std::unique_ptr<metrics::MetricsServer> metricsServer;
+  if (!cfg.metricsAddress.empty()) {
+    auto serving = metrics::MetricsServer::start(
+        cfg.metricsAddress, [&metricRegistry] { return metrics::renderText(metricRegistry.collect()); });
+    if (!serving) {
+      server->Shutdown();
+      return failStartup(serving.error());
+    }
+    metricsServer = std::move(*serving);
+    log::info("serving metrics", {{"address", metricsServer->address()}});
   }
   auto ready = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   log::info("serving CRI", {{"socket", cfg.listen},
@@ -135,6 +183,7 @@ int runDaemon(const config::Config& cfg) {
   // deadline, then cancels what is left.
   server->Shutdown(std::chrono::system_clock::now() + cfg.shutdownTimeout);
   server->Wait();
+  metricsServer.reset();
   ::unlink(cfg.listen.c_str());
   if (auto closed = (*store)->close(); !closed) {
     log::error("close database", {{"error", closed.error().message()}});

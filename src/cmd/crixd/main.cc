@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
       {"default-runtime", "runtime", "default_runtime", "the runtime handler pods get by default", ""},
       {"cni-config-dir", "network", "cni_config_dir", "CNI network configuration directory", ""},
       {"pause-image", "image", "pause_image", "the infra container image", ""},
+      {"metrics-address", "metrics", "address", "serve Prometheus metrics on host:port (off by default)", ""},
   };
   for (auto& f : flags) app.add_option(std::string("--") + f.name, f.value, f.help);
   app.fallthrough();
