@@ -29,6 +29,14 @@ class TimedOciRuntime final : public oci::OciRuntime {
   Result<sys::CommandResult> exec(const std::string& id, const std::vector<std::string>& args,
                                   std::chrono::milliseconds timeout) override;
   Result<> reopenLog(const std::string& bundle, const std::string& logPath) override;
+  // Streaming sessions last as long as their clients: not timed.
+  Result<std::unique_ptr<oci::StreamProcess>> execStream(const std::string& id, const std::vector<std::string>& args,
+                                                         const oci::ExecStreamOptions& opts) override {
+    return inner_->execStream(id, args, opts);
+  }
+  Result<std::unique_ptr<oci::StreamProcess>> attach(const std::string& id, const std::string& bundle) override {
+    return inner_->attach(id, bundle);
+  }
   // Reads a file that conmon wrote: no runtime call, not timed.
   Result<std::optional<int>> exitCode(const std::string& id) override { return inner_->exitCode(id); }
 
