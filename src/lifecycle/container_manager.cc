@@ -267,6 +267,7 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   }
   undo.commit();
   log::info("container created", {{"container", c.name}, {"id", c.id}, {"pod", pod.id}});
+  publish(c, EventType::Created);
   return c.id;
 }
 
@@ -291,6 +292,16 @@ void ContainerManager::refresh(Container& c) {
   // The cgroup lives until `runc delete`, so the OOM killer's count is still there.
   if (auto usage = cgroups::readStats(c.cgroupsPath); usage && usage->oomKilled) c.reason = "OOMKilled";
   (void)persist(c);
+  publish(c, EventType::Stopped);
+}
+
+void ContainerManager::publish(const Container& c, EventType type) {
+  if (events_) events_->publish({c.id, c.podId, type, nowNs()});
+}
+
+void ContainerManager::onExit(const std::string& id) {
+  std::lock_guard lock(mu_);
+  if (auto it = containers_.find(id); it != containers_.end()) refresh(it->second);
 }
 
 Result<Container> ContainerManager::get(const std::string& idOrPrefix) {
@@ -331,7 +342,14 @@ Result<> ContainerManager::start(const std::string& idOrPrefix) {
   c.startedAt = started;
   TRY(persist(c));
   std::lock_guard lock(mu_);
-  containers_[c.id] = c;
+  auto& stored = containers_[c.id];
+  // The exit monitor may have seen it exit already: keep that.
+  if (stored.state == ContainerState::Exited) {
+    stored.startedAt = started;
+    return persist(stored);
+  }
+  stored = c;
+  publish(c, EventType::Started);
   return {};
 }
 
@@ -374,6 +392,7 @@ Result<> ContainerManager::stop(const std::string& idOrPrefix, std::chrono::seco
     stored.reason = "Error";
     stored.finishedAt = nowNs();
     (void)persist(stored);
+    publish(stored, EventType::Stopped);
   }
   return {};
 }
@@ -386,6 +405,7 @@ Result<> ContainerManager::remove(const std::string& idOrPrefix) {
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
   TRY(runtime->remove(c.id, true));
   ::unlink((cfg_.stateDir + "/exits/" + c.id).c_str());
+  ::unlink((cfg_.stateDir + "/attach/" + c.id).c_str());  // conmon's link to the bundle
   TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
   std::error_code ec;
   fs::remove_all(c.bundle, ec);
@@ -396,6 +416,7 @@ Result<> ContainerManager::remove(const std::string& idOrPrefix) {
     names_.erase(c.name);
   }
   log::info("container removed", {{"container", c.name}, {"id", c.id}});
+  publish(c, EventType::Deleted);
   // Its image may have been removed while it ran: its layers can go now.
   return images_.dropUnusedLayers();
 }
@@ -443,6 +464,42 @@ Result<ContainerStats> ContainerManager::stats(const std::string& idOrPrefix) {
   auto upper = storage::diskUsage(cfg_.root + "/containers/" + c.id + "/upper");
   out.writableBytes = upper.bytes;
   out.writableInodes = upper.inodes;
+  return out;
+}
+
+Result<> ContainerManager::updateResources(const std::string& idOrPrefix, const spec::Resources& r) {
+  Container c = TRY(get(idOrPrefix));
+  if (c.state != ContainerState::Created && c.state != ContainerState::Running)
+    return fail(Code::FailedPrecondition, "container " + c.id + " is " + stateName(c.state));
+  oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+  TRY(runtime->update(c.id, spec::resourcesJson(r).dump()));
+  std::lock_guard lock(mu_);
+  auto& stored = containers_.at(c.id);
+  stored.config.cpuShares = r.cpuShares;
+  stored.config.cpuQuota = r.cpuQuota;
+  stored.config.cpuPeriod = r.cpuPeriod;
+  stored.config.memoryLimit = r.memoryLimit;
+  stored.config.cpusetCpus = r.cpusetCpus;
+  stored.config.cpusetMems = r.cpusetMems;
+  return persist(stored);
+}
+
+Result<PodStats> ContainerManager::podStats(const std::string& podId) {
+  PodStats out;
+  out.pod = TRY(pods_.get(podId));
+  out.timestamp = nowNs();
+  for (const auto& c : list({.podId = out.pod.id})) {
+    auto st = stats(c.id);
+    if (!st) continue;
+    out.cgroup.cpuUsageNs += st->cgroup.cpuUsageNs;
+    out.cgroup.memoryUsage += st->cgroup.memoryUsage;
+    out.cgroup.memoryWorkingSet += st->cgroup.memoryWorkingSet;
+    out.cgroup.memoryRss += st->cgroup.memoryRss;
+    out.containers.push_back(std::move(*st));
+  }
+  if (out.pod.state == SandboxState::Ready && !out.pod.netnsPath.empty()) {
+    if (auto ifs = network::interfaceStats(out.pod.netnsPath)) out.interfaces = std::move(*ifs);
+  }
   return out;
 }
 

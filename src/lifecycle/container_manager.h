@@ -21,9 +21,12 @@
 #include "config/config.h"
 #include "image/image_store.h"
 #include "lifecycle/container.h"
+#include "lifecycle/events.h"
 #include "lifecycle/infra.h"
 #include "lifecycle/pod_manager.h"
+#include "network/netns.h"
 #include "oci/runtime.h"
+#include "spec/container_spec.h"
 #include "storage/layer_store.h"
 #include "store/state_store.h"
 
@@ -42,6 +45,14 @@ struct ContainerStats {
   int64_t writableBytes = 0, writableInodes = 0;
 };
 
+struct PodStats {
+  Sandbox pod;
+  int64_t timestamp = 0;
+  cgroups::Stats cgroup;  // summed over its running containers
+  std::vector<network::InterfaceStats> interfaces;
+  std::vector<ContainerStats> containers;
+};
+
 struct ExecResult {
   std::string out, err;
   int exitCode = 0;
@@ -53,6 +64,10 @@ class ContainerManager {
                    storage::LayerStore& layers, Runtimes& runtimes);
 
   Result<> load();
+  // Where container events go. Set once, before serving.
+  void setEvents(EventBus* events) { events_ = events; }
+  // conmon wrote the exit file of `id` (from the exit monitor).
+  void onExit(const std::string& id);
   Result<std::string> create(const std::string& podId, const ContainerConfig& config);
   Result<> start(const std::string& id);
   Result<> stop(const std::string& id, std::chrono::seconds timeout);
@@ -65,6 +80,9 @@ class ContainerManager {
                                                          const oci::ExecStreamOptions& opts);
   Result<std::unique_ptr<oci::StreamProcess>> attach(const std::string& id);
   Result<ContainerStats> stats(const std::string& id);
+  // New CPU and memory limits for a created or running container.
+  Result<> updateResources(const std::string& id, const spec::Resources& r);
+  Result<PodStats> podStats(const std::string& podId);
   Result<> reopenLog(const std::string& id);
   // The layers under containers' root filesystems.
   std::set<std::string> layersInUse() const;
@@ -77,7 +95,10 @@ class ContainerManager {
   // Reads the exit file of a created or running container.
   void refresh(Container& c);
 
+  void publish(const Container& c, EventType type);
+
   const config::Config& cfg_;
+  EventBus* events_ = nullptr;
   store::StateStore& db_;
   PodManager& pods_;
   image::ImageStore& images_;

@@ -105,6 +105,7 @@ Result<> Infra::stop(const Sandbox& s) {
   }
   TRY(runtime->remove(s.id, true));
   ::unlink((cfg_.stateDir + "/exits/" + s.id).c_str());
+  ::unlink((cfg_.stateDir + "/attach/" + s.id).c_str());  // conmon's link to the bundle
   return storage::unmountRootfs(containersDir(), s.id);
 }
 

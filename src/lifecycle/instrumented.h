@@ -26,6 +26,9 @@ class TimedOciRuntime final : public oci::OciRuntime {
   Result<> kill(const std::string& id, int signal) override;
   Result<> remove(const std::string& id, bool force) override;
   Result<oci::State> state(const std::string& id) override;
+  Result<> update(const std::string& id, const std::string& resourcesJson) override {
+    return inner_->update(id, resourcesJson);
+  }
   Result<sys::CommandResult> exec(const std::string& id, const std::vector<std::string>& args,
                                   std::chrono::milliseconds timeout) override;
   Result<> reopenLog(const std::string& bundle, const std::string& logPath) override;

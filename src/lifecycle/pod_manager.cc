@@ -226,7 +226,13 @@ Result<std::string> PodManager::run(const PodConfig& config) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(s.startup.total()).count();
   log::info("pod ready",
             {{"pod", s.name}, {"id", s.id}, {"ip", s.ips.empty() ? "" : s.ips.front()}, {"startup_ms", ms}});
+  publish(s.id, EventType::Created);
+  publish(s.id, EventType::Started);
   return s.id;
+}
+
+void PodManager::publish(const std::string& id, EventType type) {
+  if (events_) events_->publish({id, id, type, nowNs()});
 }
 
 std::shared_ptr<std::mutex> PodManager::lockFor(const std::string& id) {
@@ -268,6 +274,7 @@ Result<> PodManager::stop(const std::string& idOrPrefix) {
   std::lock_guard lock(mu_);
   pods_[s.id] = s;
   log::info("pod stopped", {{"pod", s.name}, {"id", s.id}});
+  publish(s.id, EventType::Stopped);
   return {};
 }
 
@@ -291,6 +298,7 @@ Result<> PodManager::remove(const std::string& idOrPrefix) {
   names_.erase(s.name);
   podLocks_.erase(s.id);
   log::info("pod removed", {{"pod", s.name}, {"id", s.id}});
+  publish(s.id, EventType::Deleted);
   return {};
 }
 

@@ -30,6 +30,7 @@
 
 #include "common/error.h"
 #include "config/config.h"
+#include "lifecycle/events.h"
 #include "lifecycle/infra.h"
 #include "lifecycle/sandbox.h"
 #include "metrics/registry.h"
@@ -52,6 +53,8 @@ class PodManager {
   // Called with (pod id, remove) before a pod stops or is removed, so that
   // its containers go first. Set once, before serving.
   void setContainerHook(std::function<Result<>(const std::string&, bool)> hook) { containers_ = std::move(hook); }
+  // Where pod events go (created and started, stopped, deleted). Set once, before serving.
+  void setEvents(EventBus* events) { events_ = events; }
 
   // Loads pods from the store (after a restart).
   Result<> load();
@@ -75,6 +78,8 @@ class PodManager {
   network::NetworkPlugin& net_;
   Infra& infra_;
   std::function<Result<>(const std::string&, bool)> containers_;
+  EventBus* events_ = nullptr;
+  void publish(const std::string& id, EventType type);
   metrics::Family<metrics::Histogram>& stepSeconds_;
   metrics::Histogram& startupSeconds_;
 

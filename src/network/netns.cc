@@ -14,8 +14,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <sstream>
 #include <thread>
 
+#include "sys/fs.h"
 #include "sys/unique_fd.h"
 
 namespace crix::network {
@@ -91,23 +94,59 @@ Result<sys::UniqueFd> connectLoopback(uint16_t port) {
   return failErrno("connect to localhost:" + std::to_string(port), lastErr);
 }
 
-}  // namespace
-
-Result<sys::UniqueFd> connectLocalPort(const std::string& path, uint16_t port) {
-  if (path.empty()) return connectLoopback(port);
+// Runs `fn` on a short-lived thread inside the namespace pinned at `path`,
+// so that crixd's own threads stay in the host's.
+template <typename T>
+Result<T> inNetns(const std::string& path, const std::function<Result<T>()>& fn) {
   sys::UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) return failErrno("open network namespace " + path, errno);
-  // Like createNetns: only a short-lived thread enters the namespace.
-  Result<sys::UniqueFd> result = fail(Code::Internal, "not run");
+  Result<T> result = fail(Code::Internal, "not run");
   std::thread worker([&] {
     if (::setns(ns.get(), CLONE_NEWNET) != 0) {
       result = failErrno("enter network namespace " + path, errno);
       return;
     }
-    result = connectLoopback(port);
+    result = fn();
   });
   worker.join();
   return result;
+}
+
+Result<std::vector<InterfaceStats>> readInterfaceStats() {
+  // thread-self: /proc/net follows the process's first thread, not this one.
+  auto text = TRY(sys::readFile("/proc/thread-self/net/dev"));
+  std::vector<InterfaceStats> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;  // the two header lines
+    InterfaceStats s;
+    s.name = line.substr(0, colon);
+    s.name.erase(0, s.name.find_first_not_of(' '));
+    if (s.name == "lo") continue;
+    std::istringstream fields(line.substr(colon + 1));
+    uint64_t v[16] = {};
+    for (auto& f : v) fields >> f;
+    // receive: bytes packets errs drop fifo frame compressed multicast; transmit: bytes packets errs ...
+    s.rxBytes = v[0];
+    s.rxErrors = v[2];
+    s.txBytes = v[8];
+    s.txErrors = v[10];
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<sys::UniqueFd> connectLocalPort(const std::string& path, uint16_t port) {
+  if (path.empty()) return connectLoopback(port);
+  return inNetns<sys::UniqueFd>(path, [&] { return connectLoopback(port); });
+}
+
+Result<std::vector<InterfaceStats>> interfaceStats(const std::string& path) {
+  return inNetns<std::vector<InterfaceStats>>(path, readInterfaceStats);
 }
 
 bool isNetns(const std::string& path) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "sys/unique_fd.h"
@@ -23,6 +24,14 @@ Result<> removeNetns(const std::string& path);
 // network namespace pinned at `path`, or in crixd's own when `path` is empty.
 // The socket keeps its namespace wherever it is used.
 Result<sys::UniqueFd> connectLocalPort(const std::string& path, uint16_t port);
+
+struct InterfaceStats {
+  std::string name;
+  uint64_t rxBytes = 0, rxErrors = 0, txBytes = 0, txErrors = 0;
+};
+
+// Counters of every interface but lo in the namespace pinned at `path`.
+Result<std::vector<InterfaceStats>> interfaceStats(const std::string& path);
 
 // True when `path` is a pinned network namespace.
 bool isNetns(const std::string& path);

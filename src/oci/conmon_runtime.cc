@@ -154,6 +154,14 @@ class ConmonRuntime final : public OciRuntime {
     return State{j.value("status", ""), j.value("pid", 0)};
   }
 
+  Result<> update(const std::string& id, const std::string& resourcesJson) override {
+    auto out = TRY(sys::runCommand({cfg_.runtime, "--root=" + cfg_.runtimeRoot, "update", "--resources", "-", id},
+                                   {.timeout = std::chrono::seconds(60), .stdinData = resourcesJson}));
+    if (out.exitCode != 0)
+      return fail(Code::Internal, "runtime update " + id + ": " + (out.err.empty() ? out.out : out.err));
+    return {};
+  }
+
   Result<sys::CommandResult> exec(const std::string& id, const std::vector<std::string>& args,
                                   std::chrono::milliseconds timeout) override {
     // The pid file lets a timed-out command be killed inside the container:

@@ -65,6 +65,8 @@ class OciRuntime {
   // Deletes the runtime's state; with force, kills a live container first.
   virtual Result<> remove(const std::string& id, bool force) = 0;
   virtual Result<State> state(const std::string& id) = 0;
+  // Applies new linux.resources (cpu, memory, pids) to a live container.
+  virtual Result<> update(const std::string& id, const std::string& resourcesJson) = 0;
   // Runs a command in a running container and waits for it (ExecSync).
   virtual Result<sys::CommandResult> exec(const std::string& id, const std::vector<std::string>& args,
                                           std::chrono::milliseconds timeout) = 0;

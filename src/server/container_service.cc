@@ -2,6 +2,7 @@
 // CRI messages out.
 #include <nlohmann/json.hpp>
 
+#include "server/convert.h"
 #include "server/grpc_status.h"
 #include "server/runtime_service.h"
 
@@ -95,6 +96,33 @@ void fillMetadata(const lifecycle::Container& c, v1::ContainerMetadata* m) {
 
 }  // namespace
 
+void fillContainerStatus(const lifecycle::Container& c, v1::ContainerStatus* st) {
+  st->set_id(c.id);
+  fillMetadata(c, st->mutable_metadata());
+  st->set_state(toCri(c.state));
+  st->set_created_at(c.createdAt);
+  st->set_started_at(c.startedAt);
+  st->set_finished_at(c.finishedAt);
+  st->set_exit_code(c.exitCode);
+  st->mutable_image()->set_image(c.config.image);
+  st->set_image_ref(c.imageId);
+  st->set_image_id(c.imageId);
+  st->set_reason(c.reason);
+  st->set_message(c.message);
+  st->mutable_labels()->insert(c.config.labels.begin(), c.config.labels.end());
+  st->mutable_annotations()->insert(c.config.annotations.begin(), c.config.annotations.end());
+  for (const auto& m : c.config.mounts) {
+    auto* mm = st->add_mounts();
+    mm->set_container_path(m.containerPath);
+    mm->set_host_path(m.hostPath);
+    mm->set_readonly(m.readonly);
+    mm->set_propagation(m.propagation == "rslave"    ? v1::PROPAGATION_HOST_TO_CONTAINER
+                        : m.propagation == "rshared" ? v1::PROPAGATION_BIDIRECTIONAL
+                                                     : v1::PROPAGATION_PRIVATE);
+  }
+  st->set_log_path(c.logPath);
+}
+
 grpc::Status RuntimeService::CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest* req,
                                              v1::CreateContainerResponse* resp) {
   if (req->pod_sandbox_id().empty()) return invalid("CreateContainer: pod_sandbox_id is required");
@@ -124,31 +152,7 @@ grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*, const v1::Con
                                              v1::ContainerStatusResponse* resp) {
   auto c = containers_.get(req->container_id());
   if (!c) return toStatus(c.error());
-  auto* st = resp->mutable_status();
-  st->set_id(c->id);
-  fillMetadata(*c, st->mutable_metadata());
-  st->set_state(toCri(c->state));
-  st->set_created_at(c->createdAt);
-  st->set_started_at(c->startedAt);
-  st->set_finished_at(c->finishedAt);
-  st->set_exit_code(c->exitCode);
-  st->mutable_image()->set_image(c->config.image);
-  st->set_image_ref(c->imageId);
-  st->set_image_id(c->imageId);
-  st->set_reason(c->reason);
-  st->set_message(c->message);
-  st->mutable_labels()->insert(c->config.labels.begin(), c->config.labels.end());
-  st->mutable_annotations()->insert(c->config.annotations.begin(), c->config.annotations.end());
-  for (const auto& m : c->config.mounts) {
-    auto* mm = st->add_mounts();
-    mm->set_container_path(m.containerPath);
-    mm->set_host_path(m.hostPath);
-    mm->set_readonly(m.readonly);
-    mm->set_propagation(m.propagation == "rslave"    ? v1::PROPAGATION_HOST_TO_CONTAINER
-                        : m.propagation == "rshared" ? v1::PROPAGATION_BIDIRECTIONAL
-                                                     : v1::PROPAGATION_PRIVATE);
-  }
-  st->set_log_path(c->logPath);
+  fillContainerStatus(*c, resp->mutable_status());
   if (req->verbose()) {
     nlohmann::json info{
         {"pid", c->pid}, {"sandboxID", c->podId}, {"runtimeHandler", c->handler}, {"bundle", c->bundle}};
@@ -200,8 +204,6 @@ grpc::Status RuntimeService::ExecSync(grpc::ServerContext*, const v1::ExecSyncRe
   return grpc::Status::OK;
 }
 
-namespace {
-
 void fillStats(const lifecycle::ContainerStats& s, const std::string& mountpoint, v1::ContainerStats* out) {
   out->mutable_attributes()->set_id(s.container.id);
   fillMetadata(s.container, out->mutable_attributes()->mutable_metadata());
@@ -222,8 +224,6 @@ void fillStats(const lifecycle::ContainerStats& s, const std::string& mountpoint
   fs->mutable_inodes_used()->set_value(static_cast<uint64_t>(s.writableInodes));
 }
 
-}  // namespace
-
 grpc::Status RuntimeService::ContainerStats(grpc::ServerContext*, const v1::ContainerStatsRequest* req,
                                             v1::ContainerStatsResponse* resp) {
   auto s = containers_.stats(req->container_id());
@@ -243,6 +243,18 @@ grpc::Status RuntimeService::ListContainerStats(grpc::ServerContext*, const v1::
     if (s) fillStats(*s, cfg_.root + "/containers", resp->add_stats());
   }
   return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::UpdateContainerResources(grpc::ServerContext*,
+                                                      const v1::UpdateContainerResourcesRequest* req,
+                                                      v1::UpdateContainerResourcesResponse*) {
+  if (req->container_id().empty()) return invalid("UpdateContainerResources: container_id is required");
+  const auto& l = req->linux();
+  if (l.memory_limit_in_bytes() < 0 || l.cpu_shares() < 0 || l.cpu_quota() < -1 || l.cpu_period() < 0)
+    return invalid("UpdateContainerResources: negative limits");
+  spec::Resources r{l.cpu_shares(),  l.cpu_quota(),  l.cpu_period(), l.memory_limit_in_bytes(), 0,
+                    l.cpuset_cpus(), l.cpuset_mems()};
+  return toStatus(containers_.updateResources(req->container_id(), r));
 }
 
 grpc::Status RuntimeService::ReopenContainerLog(grpc::ServerContext*, const v1::ReopenContainerLogRequest* req,

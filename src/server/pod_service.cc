@@ -2,6 +2,7 @@
 // CRI messages out.
 #include <nlohmann/json.hpp>
 
+#include "server/convert.h"
 #include "server/grpc_status.h"
 #include "server/runtime_service.h"
 
@@ -40,13 +41,6 @@ lifecycle::PodConfig fromCri(const v1::PodSandboxConfig& c, const std::string& h
   return p;
 }
 
-void toCri(const lifecycle::Sandbox& s, v1::PodSandboxMetadata* m) {
-  m->set_name(s.config.metadata.name);
-  m->set_uid(s.config.metadata.uid);
-  m->set_namespace_(s.config.metadata.ns);
-  m->set_attempt(s.config.metadata.attempt);
-}
-
 v1::PodSandboxState state(const lifecycle::Sandbox& s) {
   return s.state == lifecycle::SandboxState::Ready ? v1::SANDBOX_READY : v1::SANDBOX_NOTREADY;
 }
@@ -62,6 +56,31 @@ nlohmann::ordered_json startupBreakdown(const lifecycle::StartupBreakdown& b) {
 }
 
 }  // namespace
+
+void fillPodMetadata(const lifecycle::Sandbox& s, v1::PodSandboxMetadata* m) {
+  m->set_name(s.config.metadata.name);
+  m->set_uid(s.config.metadata.uid);
+  m->set_namespace_(s.config.metadata.ns);
+  m->set_attempt(s.config.metadata.attempt);
+}
+
+void fillPodStatus(const lifecycle::Sandbox& s, v1::PodSandboxStatus* st) {
+  st->set_id(s.id);
+  fillPodMetadata(s, st->mutable_metadata());
+  st->set_state(state(s));
+  st->set_created_at(s.createdAt);
+  if (!s.ips.empty()) {
+    st->mutable_network()->set_ip(s.ips.front());
+    for (size_t i = 1; i < s.ips.size(); ++i) st->mutable_network()->add_additional_ips()->set_ip(s.ips[i]);
+  }
+  auto* ns = st->mutable_linux()->mutable_namespaces()->mutable_options();
+  ns->set_network(static_cast<v1::NamespaceMode>(s.config.network));
+  ns->set_pid(static_cast<v1::NamespaceMode>(s.config.pid));
+  ns->set_ipc(static_cast<v1::NamespaceMode>(s.config.ipc));
+  st->mutable_labels()->insert(s.config.labels.begin(), s.config.labels.end());
+  st->mutable_annotations()->insert(s.config.annotations.begin(), s.config.annotations.end());
+  st->set_runtime_handler(s.handler);
+}
 
 grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest* req,
                                            v1::RunPodSandboxResponse* resp) {
@@ -90,22 +109,7 @@ grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*, const v1::Po
                                               v1::PodSandboxStatusResponse* resp) {
   auto s = pods_.get(req->pod_sandbox_id());
   if (!s) return toStatus(s.error());
-  auto* st = resp->mutable_status();
-  st->set_id(s->id);
-  toCri(*s, st->mutable_metadata());
-  st->set_state(state(*s));
-  st->set_created_at(s->createdAt);
-  if (!s->ips.empty()) {
-    st->mutable_network()->set_ip(s->ips.front());
-    for (size_t i = 1; i < s->ips.size(); ++i) st->mutable_network()->add_additional_ips()->set_ip(s->ips[i]);
-  }
-  auto* ns = st->mutable_linux()->mutable_namespaces()->mutable_options();
-  ns->set_network(static_cast<v1::NamespaceMode>(s->config.network));
-  ns->set_pid(static_cast<v1::NamespaceMode>(s->config.pid));
-  ns->set_ipc(static_cast<v1::NamespaceMode>(s->config.ipc));
-  st->mutable_labels()->insert(s->config.labels.begin(), s->config.labels.end());
-  st->mutable_annotations()->insert(s->config.annotations.begin(), s->config.annotations.end());
-  st->set_runtime_handler(s->handler);
+  fillPodStatus(*s, resp->mutable_status());
   if (req->verbose()) {
     // Ordered, so that the breakdown lists the steps in the order they ran.
     auto info = nlohmann::ordered_json::parse(lifecycle::toJson(*s));
@@ -128,7 +132,7 @@ grpc::Status RuntimeService::ListPodSandbox(grpc::ServerContext*, const v1::List
   for (const auto& s : pods_.list(f)) {
     auto* p = resp->add_items();
     p->set_id(s.id);
-    toCri(s, p->mutable_metadata());
+    fillPodMetadata(s, p->mutable_metadata());
     p->set_state(state(s));
     p->set_created_at(s.createdAt);
     p->mutable_labels()->insert(s.config.labels.begin(), s.config.labels.end());

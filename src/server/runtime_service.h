@@ -52,7 +52,8 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
   grpc::Status ExecSync(grpc::ServerContext*, const ::runtime::v1::ExecSyncRequest*,
                         ::runtime::v1::ExecSyncResponse*) override;
   CRIX_STREAM_TODO(StreamContainers, StreamContainersRequest, StreamContainersResponse)
-  CRIX_UNARY_TODO(UpdateContainerResources)
+  grpc::Status UpdateContainerResources(grpc::ServerContext*, const ::runtime::v1::UpdateContainerResourcesRequest*,
+                                        ::runtime::v1::UpdateContainerResourcesResponse*) override;
   grpc::Status ReopenContainerLog(grpc::ServerContext*, const ::runtime::v1::ReopenContainerLogRequest*,
                                   ::runtime::v1::ReopenContainerLogResponse*) override;
   // Streaming (streaming_service.cc).
@@ -66,14 +67,21 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
   grpc::Status ListContainerStats(grpc::ServerContext*, const ::runtime::v1::ListContainerStatsRequest*,
                                   ::runtime::v1::ListContainerStatsResponse*) override;
   CRIX_STREAM_TODO(StreamContainerStats, StreamContainerStatsRequest, StreamContainerStatsResponse)
-  CRIX_UNARY_TODO(PodSandboxStats)
-  CRIX_UNARY_TODO(ListPodSandboxStats)
+  // Pod stats (pod_stats_service.cc).
+  grpc::Status PodSandboxStats(grpc::ServerContext*, const ::runtime::v1::PodSandboxStatsRequest*,
+                               ::runtime::v1::PodSandboxStatsResponse*) override;
+  grpc::Status ListPodSandboxStats(grpc::ServerContext*, const ::runtime::v1::ListPodSandboxStatsRequest*,
+                                   ::runtime::v1::ListPodSandboxStatsResponse*) override;
   CRIX_STREAM_TODO(StreamPodSandboxStats, StreamPodSandboxStatsRequest, StreamPodSandboxStatsResponse)
   CRIX_UNARY_TODO(UpdateRuntimeConfig)
   CRIX_UNARY_TODO(CheckpointContainer)
   CRIX_UNARY_TODO(CheckpointPod)
   CRIX_UNARY_TODO(RestorePod)
-  CRIX_STREAM_TODO(GetContainerEvents, GetEventsRequest, ContainerEventResponse)
+  // Events (events_service.cc).
+  grpc::Status GetContainerEvents(grpc::ServerContext*, const ::runtime::v1::GetEventsRequest*,
+                                  grpc::ServerWriter<::runtime::v1::ContainerEventResponse>*) override;
+  // Where GetContainerEvents subscribes. Set once, before serving.
+  void setEvents(lifecycle::EventBus* events) { events_ = events; }
   CRIX_UNARY_TODO(ListMetricDescriptors)
   CRIX_UNARY_TODO(ListPodSandboxMetrics)
   CRIX_STREAM_TODO(StreamPodSandboxMetrics, StreamPodSandboxMetricsRequest, StreamPodSandboxMetricsResponse)
@@ -85,6 +93,7 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
   lifecycle::PodManager& pods_;
   lifecycle::ContainerManager& containers_;
   streaming::Server& streaming_;
+  lifecycle::EventBus* events_ = nullptr;
 };
 
 }  // namespace crix::server

@@ -68,6 +68,20 @@ std::vector<std::string> mergeEnv(const std::vector<std::string>& base, const st
   return out;
 }
 
+json resourcesJson(const Resources& r) {
+  json resources = json::object(), cpu = json::object(), memory = json::object();
+  if (r.cpuShares > 0) cpu["shares"] = r.cpuShares;
+  if (r.cpuQuota > 0) cpu["quota"] = r.cpuQuota;
+  if (r.cpuPeriod > 0) cpu["period"] = r.cpuPeriod;
+  if (!r.cpusetCpus.empty()) cpu["cpus"] = r.cpusetCpus;
+  if (!r.cpusetMems.empty()) cpu["mems"] = r.cpusetMems;
+  if (r.memoryLimit > 0) memory["limit"] = r.memoryLimit;
+  if (!cpu.empty()) resources["cpu"] = cpu;
+  if (!memory.empty()) resources["memory"] = memory;
+  if (r.pidsLimit > 0) resources["pids"] = {{"limit", r.pidsLimit}};
+  return resources;
+}
+
 json buildContainerSpec(const ContainerSpecInput& in) {
   json mounts = kernelMounts(in.privileged, true);
   for (const auto& m : in.mounts) {
@@ -87,17 +101,9 @@ json buildContainerSpec(const ContainerSpecInput& in) {
   ns("ipc", in.hostIpc, in.ipcnsPath);
 
   json caps = in.capabilities;
-  json resources{{"devices", json::array({{{"allow", in.privileged}, {"access", "rwm"}}})}};
-  json cpu = json::object(), memory = json::object();
-  if (in.cpuShares > 0) cpu["shares"] = in.cpuShares;
-  if (in.cpuQuota > 0) cpu["quota"] = in.cpuQuota;
-  if (in.cpuPeriod > 0) cpu["period"] = in.cpuPeriod;
-  if (!in.cpusetCpus.empty()) cpu["cpus"] = in.cpusetCpus;
-  if (!in.cpusetMems.empty()) cpu["mems"] = in.cpusetMems;
-  if (in.memoryLimit > 0) memory["limit"] = in.memoryLimit;
-  if (!cpu.empty()) resources["cpu"] = cpu;
-  if (!memory.empty()) resources["memory"] = memory;
-  if (in.pidsLimit > 0) resources["pids"] = {{"limit", in.pidsLimit}};
+  json resources = resourcesJson(
+      {in.cpuShares, in.cpuQuota, in.cpuPeriod, in.memoryLimit, in.pidsLimit, in.cpusetCpus, in.cpusetMems});
+  resources["devices"] = json::array({{{"allow", in.privileged}, {"access", "rwm"}}});
 
   json linux{
       {"namespaces", namespaces}, {"cgroupsPath", in.cgroupsPath}, {"sysctl", in.sysctls}, {"resources", resources}};

@@ -47,6 +47,16 @@ struct ContainerSpecInput {
 
 nlohmann::json buildContainerSpec(const ContainerSpecInput& in);
 
+// CPU, memory and pids limits (0 or empty: unset).
+struct Resources {
+  int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0, pidsLimit = 0;
+  std::string cpusetCpus, cpusetMems;
+};
+
+// linux.resources' cpu, memory and pids objects, as the spec holds them and
+// as `runc update --resources` takes them.
+nlohmann::json resourcesJson(const Resources& r);
+
 // command/args against Entrypoint/Cmd, as the kubelet documents: a command
 // replaces both; args alone replace Cmd.
 std::vector<std::string> processArgs(const std::vector<std::string>& command, const std::vector<std::string>& args,

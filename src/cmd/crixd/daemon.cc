@@ -16,6 +16,8 @@
 #include "image/content_store.h"
 #include "image/image_store.h"
 #include "image/registry.h"
+#include "lifecycle/events.h"
+#include "lifecycle/exit_monitor.h"
 #include "lifecycle/instrumented.h"
 #include "lifecycle/pod_manager.h"
 #include "lifecycle/runtime_health.h"
@@ -115,6 +117,12 @@ int runDaemon(const config::Config& cfg) {
   lifecycle::ContainerManager containers(cfg, **store, pods, images, **layers, **runtimes);
   if (auto loaded = containers.load(); !loaded) return failStartup(loaded.error().wrap("load containers"));
   images.setLayersInUse([&] { return containers.layersInUse(); });
+  lifecycle::EventBus events;
+  pods.setEvents(&events);
+  containers.setEvents(&events);
+  auto exitMonitor =
+      lifecycle::ExitMonitor::start(cfg.stateDir + "/exits", [&](const std::string& id) { containers.onExit(id); });
+  if (!exitMonitor) return failStartup(exitMonitor.error());
   pods.setContainerHook([&](const std::string& pod, bool remove) { return containers.forPod(pod, remove); });
   addStateCollector(metricRegistry, pods, containers);
 
@@ -127,6 +135,7 @@ int runDaemon(const config::Config& cfg) {
 
   lifecycle::RuntimeHealth health(cfg);
   server::RuntimeService runtimeService(cfg, health, pods, containers, **streamingServer);
+  runtimeService.setEvents(&events);
   server::ImageService imageService(images, cfg.root + "/containers");
 
   grpc::ServerBuilder builder;

@@ -1,0 +1,19 @@
+// Model → CRI conversions that more than one service needs.
+#pragma once
+
+#include <string>
+#include "crix/proto/api.pb.h"
+
+#include "lifecycle/container.h"
+#include "lifecycle/container_manager.h"
+#include "lifecycle/sandbox.h"
+
+namespace crix::server {
+
+void fillPodMetadata(const lifecycle::Sandbox& s, ::runtime::v1::PodSandboxMetadata* out);
+void fillPodStatus(const lifecycle::Sandbox& s, ::runtime::v1::PodSandboxStatus* out);
+void fillContainerStatus(const lifecycle::Container& c, ::runtime::v1::ContainerStatus* out);
+// `mountpoint`: where the writable layers live, for the filesystem id.
+void fillStats(const lifecycle::ContainerStats& s, const std::string& mountpoint, ::runtime::v1::ContainerStats* out);
+
+}  // namespace crix::server

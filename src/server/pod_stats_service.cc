@@ -1,0 +1,63 @@
+// PodSandboxStats and ListPodSandboxStats: CPU and memory summed over the
+// pod's containers, network counters read inside the pod's namespace.
+#include "server/convert.h"
+#include "server/runtime_service.h"
+
+namespace crix::server {
+
+namespace v1 = ::runtime::v1;
+
+namespace {
+
+void fillPodStats(const lifecycle::PodStats& p, const std::string& mountpoint, v1::PodSandboxStats* out) {
+  auto* attrs = out->mutable_attributes();
+  attrs->set_id(p.pod.id);
+  fillPodMetadata(p.pod, attrs->mutable_metadata());
+  attrs->mutable_labels()->insert(p.pod.config.labels.begin(), p.pod.config.labels.end());
+  attrs->mutable_annotations()->insert(p.pod.config.annotations.begin(), p.pod.config.annotations.end());
+  auto* linux = out->mutable_linux();
+  linux->mutable_cpu()->set_timestamp(p.timestamp);
+  linux->mutable_cpu()->mutable_usage_core_nano_seconds()->set_value(p.cgroup.cpuUsageNs);
+  linux->mutable_memory()->set_timestamp(p.timestamp);
+  linux->mutable_memory()->mutable_working_set_bytes()->set_value(p.cgroup.memoryWorkingSet);
+  linux->mutable_memory()->mutable_usage_bytes()->set_value(p.cgroup.memoryUsage);
+  linux->mutable_memory()->mutable_rss_bytes()->set_value(p.cgroup.memoryRss);
+  auto* net = linux->mutable_network();
+  net->set_timestamp(p.timestamp);
+  for (const auto& i : p.interfaces) {
+    auto* u = net->add_interfaces();
+    u->set_name(i.name);
+    u->mutable_rx_bytes()->set_value(i.rxBytes);
+    u->mutable_rx_errors()->set_value(i.rxErrors);
+    u->mutable_tx_bytes()->set_value(i.txBytes);
+    u->mutable_tx_errors()->set_value(i.txErrors);
+    if (i.name == "eth0") *net->mutable_default_interface() = *u;
+  }
+  for (const auto& c : p.containers) fillStats(c, mountpoint, linux->add_containers());
+}
+
+}  // namespace
+
+grpc::Status RuntimeService::PodSandboxStats(grpc::ServerContext*, const v1::PodSandboxStatsRequest* req,
+                                             v1::PodSandboxStatsResponse* resp) {
+  if (req->pod_sandbox_id().empty())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "PodSandboxStats: pod_sandbox_id is required");
+  auto stats = containers_.podStats(req->pod_sandbox_id());
+  if (!stats) return toStatus(stats.error());
+  fillPodStats(*stats, cfg_.root + "/containers", resp->mutable_stats());
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ListPodSandboxStats(grpc::ServerContext*, const v1::ListPodSandboxStatsRequest* req,
+                                                 v1::ListPodSandboxStatsResponse* resp) {
+  lifecycle::PodFilter f;
+  f.idPrefix = req->filter().id();
+  f.labels = {req->filter().label_selector().begin(), req->filter().label_selector().end()};
+  for (const auto& pod : pods_.list(f)) {
+    auto stats = containers_.podStats(pod.id);
+    if (stats) fillPodStats(*stats, cfg_.root + "/containers", resp->add_stats());
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace crix::server
