@@ -442,7 +442,9 @@ Result<std::unique_ptr<oci::StreamProcess>> ContainerManager::execStream(const s
     return fail(Code::FailedPrecondition, "container " + c.id + " is not running");
   if (cmd.empty()) return fail(Code::InvalidArgument, "Exec: cmd is required");
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
-  return runtime->execStream(c.id, cmd, opts);
+  oci::ExecStreamOptions withBundle = opts;
+  withBundle.bundle = c.bundle;
+  return runtime->execStream(c.id, cmd, withBundle);
 }
 
 Result<std::unique_ptr<oci::StreamProcess>> ContainerManager::attach(const std::string& idOrPrefix) {

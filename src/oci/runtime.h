@@ -48,6 +48,7 @@ class StreamProcess {
 struct ExecStreamOptions {
   bool tty = false, stdin = false, stdout = false, stderr = false;
   uint16_t width = 0, height = 0;  // the terminal's first size, when known
+  std::string bundle;              // the container's bundle: its process is the template
 };
 
 struct State {

@@ -11,9 +11,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+
+#include <nlohmann/json.hpp>
 
 #include "sys/fs.h"
 #include "sys/process.h"
@@ -54,6 +57,7 @@ class ExecProcess final : public StreamProcess {
       (void)wait();
     }
     ::unlink(pidFile_.c_str());
+    ::unlink((pidFile_ + ".process.json").c_str());
   }
 
   std::optional<std::pair<int, std::string>> read() override {
@@ -277,15 +281,43 @@ class Attachment final : public StreamProcess {
   std::string ctlFifo_;
 };
 
+// The container's own process with these args, a terminal of the given
+// size and TERM set: `runc exec --process` sizes the terminal before the
+// command runs, where a resize afterwards would race with the command.
+Result<std::string> sizedTerminalProcess(const std::string& bundle, const std::vector<std::string>& args,
+                                         const ExecStreamOptions& opts) {
+  std::string text = TRY(sys::readFile(bundle + "/config.json"));
+  auto spec = nlohmann::json::parse(text, nullptr, false);
+  if (!spec.is_object() || !spec.contains("process")) return fail(Code::Internal, "no process in " + bundle);
+  nlohmann::json p = spec["process"];
+  p["args"] = args;
+  p["terminal"] = true;
+  p["consoleSize"] = {{"height", opts.height}, {"width", opts.width}};
+  auto& env = p["env"];
+  if (!env.is_array()) env = nlohmann::json::array();
+  bool hasTerm = std::any_of(env.begin(), env.end(), [](const nlohmann::json& e) {
+    return e.is_string() && e.get<std::string>().rfind("TERM=", 0) == 0;
+  });
+  if (!hasTerm) env.push_back("TERM=xterm");
+  return p.dump();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<StreamProcess>> startExec(const std::string& runtime, const std::string& root,
                                                  const std::string& pidFile, const std::string& id,
                                                  const std::vector<std::string>& args, const ExecStreamOptions& opts) {
   std::vector<std::string> argv = {runtime, "--root=" + root, "exec", "--pid-file", pidFile};
-  if (opts.tty) argv.insert(argv.end(), {"--tty", "--env", "TERM=xterm"});
-  argv.push_back(id);
-  argv.insert(argv.end(), args.begin(), args.end());
+  if (opts.tty && opts.width > 0 && opts.height > 0 && !opts.bundle.empty()) {
+    std::string processFile = pidFile + ".process.json";
+    std::string process = TRY(sizedTerminalProcess(opts.bundle, args, opts));
+    TRY(sys::writeFileAtomic(processFile, process, 0600));
+    argv.insert(argv.end(), {"--process", processFile, id});
+  } else {
+    if (opts.tty) argv.insert(argv.end(), {"--tty", "--env", "TERM=xterm"});
+    argv.push_back(id);
+    argv.insert(argv.end(), args.begin(), args.end());
+  }
   Argv a(std::move(argv));
   return opts.tty ? startWithTerminal(a, pidFile, opts) : startWithPipes(a, pidFile, opts);
 }

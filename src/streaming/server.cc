@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/host_port.h"
 #include "common/log.h"
 #include "streaming/spdy_sessions.h"
 #include "streaming/websocket.h"
@@ -28,23 +29,18 @@ struct Address {
 };
 
 Result<Address> parseAddress(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos) return fail(Code::InvalidArgument, "streaming address " + text + ": want host:port");
-  std::string host = text.substr(0, colon), port = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int p = std::atoi(port.c_str());
-  if (port.empty() || p < 0 || p > 65535 || std::to_string(p) != port)
-    return fail(Code::InvalidArgument, "streaming address " + text + ": bad port");
+  auto hp = TRY(parseHostPort(text));
+  std::string host = hp.host.empty() ? "0.0.0.0" : hp.host == "localhost" ? "127.0.0.1" : hp.host;
   Address a;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&a.addr);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.addr);
   if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(p));
+    v4->sin_port = htons(hp.port);
     a.len = sizeof *v4;
   } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(p));
+    v6->sin6_port = htons(hp.port);
     a.len = sizeof *v6;
   } else {
     return fail(Code::InvalidArgument, "streaming address " + text + ": host must be an IP address");

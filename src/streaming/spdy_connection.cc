@@ -1,44 +1,22 @@
 #include "streaming/spdy_connection.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-
-#include <cerrno>
+#include <algorithm>
 
 namespace crix::streaming {
-namespace {
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// A client may send several frames at once; reads are this large.
-constexpr size_t kReadChunk = 64 << 10;
-
-}  // namespace
-
 SpdyConnection::SpdyConnection(sys::UniqueFd fd, std::string leftover, std::chrono::milliseconds idleTimeout)
-    : fd_(std::move(fd)), in_(std::move(leftover)), idleTimeout_(idleTimeout) {
-  touch();
-}
-
-void SpdyConnection::touch() {
-  lastActivity_.store(nowMs(), std::memory_order_relaxed);
-}
+    : socket_(std::move(fd), std::move(leftover), idleTimeout) {}
 
 std::string SpdyConnection::run(SpdyHandler& handler) {
-  std::string buf(kReadChunk, '\0');
+  std::string& in = socket_.input();
   for (;;) {
     size_t used = 0;
-    auto parsed = codec_.parse(in_, used);
+    auto parsed = codec_.parse(in, used);
     if (!parsed) {
       goAway();
       return parsed.error().message();
     }
     if (*parsed) {
-      in_.erase(0, used);
-      touch();
+      in.erase(0, used);
       spdy::Frame& f = **parsed;
       switch (f.type) {
         case spdy::Type::SynStream:
@@ -67,44 +45,13 @@ std::string SpdyConnection::run(SpdyHandler& handler) {
       }
       continue;
     }
-    if (broken_) return "shut down";
-    // Wait for more bytes, in slices so that the idle clock can be checked.
-    pollfd p{fd_.get(), POLLIN, 0};
-    int n = ::poll(&p, 1, 1000);
-    if (n < 0 && errno != EINTR) return "poll failed";
-    if (n <= 0) {
-      if (broken_) return "shut down";
-      if (nowMs() - lastActivity_.load(std::memory_order_relaxed) > idleTimeout_.count()) {
-        goAway();
-        return "idle timeout";
-      }
-      continue;
+    if (auto ended = socket_.readMore()) {
+      if (*ended == UpgradedSocket::kIdle) goAway();
+      return *ended;
     }
-    ssize_t r = ::recv(fd_.get(), buf.data(), buf.size(), 0);
-    if (r == 0) return "client closed the connection";
-    if (r < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      return "read failed";
-    }
-    in_.append(buf.data(), static_cast<size_t>(r));
-    if (in_.size() > spdy::kMaxFrameLength + spdy::kFrameHeaderSize + kReadChunk) return "frame too large";
+    // A frame's length is capped, so a larger backlog is not a frame.
+    if (in.size() > spdy::kMaxFrameLength + spdy::kFrameHeaderSize + (64 << 10)) return "frame too large";
   }
-}
-
-bool SpdyConnection::writeFrame(const std::string& frame) {
-  size_t off = 0;
-  while (off < frame.size()) {
-    if (broken_) return false;
-    ssize_t w = ::send(fd_.get(), frame.data() + off, frame.size() - off, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      broken_ = true;
-      return false;
-    }
-    off += static_cast<size_t>(w);
-  }
-  touch();
-  return true;
 }
 
 bool SpdyConnection::send(uint32_t stream, std::string_view data, bool fin) {
@@ -131,8 +78,7 @@ void SpdyConnection::goAway() {
 }
 
 void SpdyConnection::shutdown() {
-  broken_ = true;
-  ::shutdown(fd_.get(), SHUT_RDWR);
+  socket_.shutdown();
 }
 
 }  // namespace crix::streaming

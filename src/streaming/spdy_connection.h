@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "streaming/spdy.h"
+#include "streaming/upgraded_socket.h"
 #include "sys/unique_fd.h"
 
 namespace crix::streaming {
@@ -44,14 +45,9 @@ class SpdyConnection {
   void shutdown();
 
  private:
-  bool writeFrame(const std::string& frame);
-  void touch();
+  bool writeFrame(const std::string& frame) { return socket_.write(frame); }
 
-  sys::UniqueFd fd_;
-  std::string in_;
-  std::chrono::milliseconds idleTimeout_;
-  std::atomic<int64_t> lastActivity_{0};
-  std::atomic<bool> broken_{false};
+  UpgradedSocket socket_;
   std::atomic<uint32_t> lastClientStream_{0};
   std::mutex writeMu_;  // guards the codec's compressor and the socket's write side
   spdy::Codec codec_;

@@ -1,20 +1,11 @@
 #include "streaming/websocket.h"
 
 #include <openssl/sha.h>
-#include <poll.h>
-#include <sys/socket.h>
-
-#include <cerrno>
 
 #include "common/base64.h"
 
 namespace crix::streaming::ws {
 namespace {
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 bool isControl(Op op) {
   return static_cast<uint8_t>(op) >= 8;
@@ -102,26 +93,23 @@ std::string acceptKey(std::string_view key) {
 }
 
 Connection::Connection(sys::UniqueFd fd, std::string leftover, std::chrono::milliseconds idleTimeout)
-    : fd_(std::move(fd)), in_(std::move(leftover)), idleTimeout_(idleTimeout) {
-  lastActivity_ = nowMs();
-}
+    : socket_(std::move(fd), std::move(leftover), idleTimeout) {}
 
 std::string Connection::run(MessageHandler& handler) {
-  std::string buf(64 << 10, '\0');
+  std::string& in = socket_.input();
   std::string message;
   Op messageOp = Op::Binary;
   bool inMessage = false;
   for (;;) {
     size_t used = 0;
-    auto parsed = parse(in_, used, true);
+    auto parsed = parse(in, used, true);
     if (!parsed) {
       std::lock_guard lock(writeMu_);
       write(encode(Op::Close, std::string("\x03\xea", 2) + parsed.error().message().substr(0, 100)));
       return parsed.error().message();
     }
     if (*parsed) {
-      in_.erase(0, used);
-      lastActivity_ = nowMs();
+      in.erase(0, used);
       Frame& f = **parsed;
       switch (f.op) {
         case Op::Ping: {
@@ -147,42 +135,11 @@ std::string Connection::run(MessageHandler& handler) {
       }
       continue;
     }
-    if (broken_) return "shut down";
-    pollfd p{fd_.get(), POLLIN, 0};
-    int n = ::poll(&p, 1, 1000);
-    if (n < 0 && errno != EINTR) return "poll failed";
-    if (n <= 0) {
-      if (broken_) return "shut down";
-      if (nowMs() - lastActivity_ > idleTimeout_.count()) {
-        close();
-        return "idle timeout";
-      }
-      continue;
+    if (auto ended = socket_.readMore()) {
+      if (*ended == UpgradedSocket::kIdle) close();
+      return *ended;
     }
-    ssize_t r = ::recv(fd_.get(), buf.data(), buf.size(), 0);
-    if (r == 0) return "client closed the connection";
-    if (r < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
-      return "read failed";
-    }
-    in_.append(buf.data(), static_cast<size_t>(r));
   }
-}
-
-bool Connection::write(const std::string& bytes) {
-  size_t off = 0;
-  while (off < bytes.size()) {
-    if (broken_) return false;
-    ssize_t w = ::send(fd_.get(), bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      broken_ = true;
-      return false;
-    }
-    off += static_cast<size_t>(w);
-  }
-  lastActivity_ = nowMs();
-  return true;
 }
 
 bool Connection::send(Op op, std::string_view payload) {
@@ -198,8 +155,7 @@ void Connection::close() {
 }
 
 void Connection::shutdown() {
-  broken_ = true;
-  ::shutdown(fd_.get(), SHUT_RDWR);
+  socket_.shutdown();
 }
 
 }  // namespace crix::streaming::ws

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "streaming/upgraded_socket.h"
 #include "sys/unique_fd.h"
 
 namespace crix::streaming::ws {
@@ -62,13 +63,9 @@ class Connection {
   void shutdown();
 
  private:
-  bool write(const std::string& bytes);
+  bool write(const std::string& bytes) { return socket_.write(bytes); }
 
-  sys::UniqueFd fd_;
-  std::string in_;
-  std::chrono::milliseconds idleTimeout_;
-  std::atomic<int64_t> lastActivity_{0};
-  std::atomic<bool> broken_{false};
+  UpgradedSocket socket_;
   std::atomic<bool> closeSent_{false};
   std::mutex writeMu_;
 };

@@ -105,7 +105,8 @@ TEST_F(StreamingTest, ExecWithATerminalFollowsResizes) {
   uint32_t out = c.open({{"streamtype", "stdout"}});
   uint32_t resize = c.open({{"streamtype", "resize"}});
   c.send(resize, "{\"Width\":100,\"Height\":40}\n");
-  ASSERT_TRUE(c.readUntil([&] { return c.data[out].find("40 100") != std::string::npos; })) << c.data[out];
+  ASSERT_TRUE(c.readUntil([&] { return c.data[out].find("40 100") != std::string::npos; }))
+      << c.data[out] << c.data[error] << d_->log();
   c.send(resize, "{\"Width\":132,\"Height\":50}\n");
   std::this_thread::sleep_for(200ms);
   c.send(in, "go\r");
