@@ -120,6 +120,15 @@ TEST_F(BenchTest, PodAndContainerComparedWithItself) {
   expectNothingLeft();
 }
 
+// RemoveContainer once took the database lock and then the container
+// manager's, while refreshing an exited container took them the other way.
+TEST_F(BenchTest, ConcurrentRemovalsDoNotDeadlock) {
+  auto run = bench({"pod+container", "--count", "16", "--concurrency", "8"})["runs"][0];
+  EXPECT_EQ(run["iterations"]["ok"], 16);
+  expectOps(run, {{"StopContainer", 16}, {"RemoveContainer", 16}, {"RemovePodSandbox", 16}});
+  expectNothingLeft();
+}
+
 TEST_F(BenchTest, Exec) {
   auto run = bench({"exec", "--count", "3"})["runs"][0];
   EXPECT_EQ(run["iterations"]["ok"], 3);

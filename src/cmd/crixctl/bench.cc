@@ -182,6 +182,10 @@ Result<RunReport> runOn(const Options& o, const std::string& endpoint, pid_t giv
   TRY_CTX(session.version(), "cannot reach " + endpoint);
   describeRuntime(session, &report);
   TRY_CTX(session.ensureImage(), "prepare image");
+  if (auto warm = warmUp(session, o.warmup); !warm) {
+    (void)session.cleanup(1);
+    return fail(warm.error());
+  }
   auto sampler = makeSampler(session, o, givenPid, &report.memory);
   runMeasured(session, o, sampler.get(), &report);
   cleanUp(session, o, sampler.get(), &report);
@@ -233,6 +237,9 @@ CLI::App* addBenchCommand(CLI::App& app, Options& o) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--duration", o.duration, "churn: seconds")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--warmup", o.warmup, "untimed pod+container iterations before timing")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--stop-timeout", o.stopTimeout, "StopContainer timeout, seconds")->capture_default_str();
   cmd->add_option("--rpc-timeout", o.rpcTimeout, "deadline of each CRI call, seconds")->capture_default_str();
   cmd->add_option("--pid", o.pid, "the runtime daemon's pid (default: the socket's owner)");

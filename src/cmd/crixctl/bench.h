@@ -41,6 +41,7 @@ struct Options {
   int pods = 10;         // churn: pods kept alive
   double rate = 2;       // churn: pods replaced a second
   double duration = 30;  // churn: seconds
+  int warmup = 1;        // untimed pod+container iterations first
   int stopTimeout = 0;   // StopContainer grace seconds (sleep ignores SIGTERM as pid 1)
   int rpcTimeout = 120;  // seconds for each CRI call
   pid_t pid = 0;         // the daemon's pid; found from the socket when 0

@@ -194,6 +194,15 @@ ScenarioOutcome churnScenario(BenchSession& s, const Options& o, Progress& progr
 
 }  // namespace
 
+Result<void> warmUp(BenchSession& s, int iterations) {
+  s.setRecording(false);
+  Result<void> r;
+  for (int i = 0; i < iterations && r; ++i) r = podWithContainer(s);
+  s.setRecording(true);
+  if (!r) return fail(r.error().wrap("warm-up"));
+  return {};
+}
+
 bool knownScenario(const std::string& name) {
   for (const char* known : {"pod", "pod+container", "exec", "pull", "list", "churn"})
     if (name == known) return true;

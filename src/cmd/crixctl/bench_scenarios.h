@@ -34,6 +34,10 @@ struct ScenarioOutcome {
 
 bool knownScenario(const std::string& name);
 
+// Runs `iterations` pod+container iterations, unrecorded, so that the
+// runtime has the sandbox image and warm caches before timing starts.
+Result<void> warmUp(BenchSession& session, int iterations);
+
 // Runs opts.scenario with opts' sizes; workers stop starting iterations
 // once `stop` is set. Leaves cleanup to the caller (session.cleanup()).
 ScenarioOutcome runScenario(BenchSession& session, const Options& opts, Progress& progress,

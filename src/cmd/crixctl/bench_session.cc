@@ -64,7 +64,7 @@ BenchSession::Timed BenchSession::invoke(Stub* stub,
 }
 
 Result<void> BenchSession::timed(const char* op, const Timed& t) {
-  recorder_.record(op, t.took, t.status.ok() ? "" : t.status.error_message());
+  if (recording_) recorder_.record(op, t.took, t.status.ok() ? "" : t.status.error_message());
   return toResult(op, t.status);
 }
 

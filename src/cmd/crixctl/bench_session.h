@@ -70,6 +70,9 @@ class BenchSession {
   Result<size_t> listContainers();
   Result<size_t> listPods();
 
+  // Off: timed calls are made but not recorded (warm-up).
+  void setRecording(bool on) { recording_ = on; }
+
   // The bench's pods and containers that exist now.
   std::pair<size_t, size_t> alive() const;
 
@@ -99,6 +102,7 @@ class BenchSession {
   std::unique_ptr<v1::RuntimeService::Stub> runtime_;
   std::unique_ptr<v1::ImageService::Stub> images_;
   std::atomic<int> nextPod_{0};
+  std::atomic<bool> recording_{true};
   mutable std::mutex mu_;
   std::map<std::string, std::string> pods_;        // id -> name
   std::map<std::string, std::string> containers_;  // id -> pod id
