@@ -126,6 +126,11 @@ void printPair(std::ostream& out, const char* name, double a, double b, const ch
   out << format("%-28s %12.2f %12.2f %8s  %s\n", name, a, b, ratioText(ratio(a, b)).c_str(), unit);
 }
 
+void printCounts(std::ostream& out, const char* name, size_t a, size_t b) {
+  out << format("%-28s %12zu %12zu %8s\n", name, a, b,
+                ratioText(ratio(static_cast<double>(a), static_cast<double>(b))).c_str());
+}
+
 void printOpComparison(std::ostream& out, const RunReport& a, const RunReport& b) {
   out << format("\n%-18s %13s %8s %19s %19s %19s %19s\n", "operation", "count/errors", "", "p50 ms", "p95 ms", "p99 ms",
                 "max ms");
@@ -158,7 +163,8 @@ void printMemoryComparison(std::ostream& out, const RunReport& a, const RunRepor
   printPair(out, "peak monitors PSS", mib(ma.peak.monitors.pssKb), mib(mb.peak.monitors.pssKb), "MiB");
   printPair(out, "peak total PSS", mib(ma.peak.totalPssKb()), mib(mb.peak.totalPssKb()), "MiB");
   printPair(out, "peak total RSS", mib(ma.peak.totalRssKb()), mib(mb.peak.totalRssKb()), "MiB");
-  printPair(out, "pods at peak", static_cast<double>(ma.peak.pods), static_cast<double>(mb.peak.pods), "");
+  printCounts(out, "pods at peak", ma.peak.pods, mb.peak.pods);
+  printCounts(out, "monitors at peak", ma.peak.monitorCount, mb.peak.monitorCount);
   printPair(out, "per pod PSS", ma.perPodPssKb().value_or(0) / 1024, mb.perPodPssKb().value_or(0) / 1024, "MiB");
   printPair(out, "per pod RSS", ma.perPodRssKb().value_or(0) / 1024, mb.perPodRssKb().value_or(0) / 1024, "MiB");
   printPair(out, "after cleanup total PSS", mib(ma.after.totalPssKb()), mib(mb.after.totalPssKb()), "MiB");
@@ -245,8 +251,8 @@ void printComparison(std::ostream& out, const RunReport& a, const RunReport& b) 
   out << "scenario " << o.scenario << ": count " << o.count << ", concurrency " << o.concurrency << ", image "
       << o.image << "\n\n";
   out << format("%-28s %12s %12s %8s\n", "", "A", "B", "A/B");
-  printPair(out, "iterations ok", static_cast<double>(a.outcome.ok), static_cast<double>(b.outcome.ok), "");
-  printPair(out, "iterations failed", static_cast<double>(a.outcome.failed), static_cast<double>(b.outcome.failed), "");
+  printCounts(out, "iterations ok", a.outcome.ok, b.outcome.ok);
+  printCounts(out, "iterations failed", a.outcome.failed, b.outcome.failed);
   printPair(out, "wall time", a.outcome.seconds, b.outcome.seconds, "s");
   printPair(out, "throughput", a.throughput(), b.throughput(), "iterations/s");
   printOpComparison(out, a, b);
