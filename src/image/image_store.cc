@@ -184,15 +184,15 @@ Result<> ImageStore::remove(std::string_view refOrId) {
 
 Result<> ImageStore::dropUnusedLayers() {
   std::vector<store::LayerRecord> unused;
+  // Layers under containers stay, whether or not their image does. Asked
+  // before the database lock: the container manager takes its own lock and
+  // then the database's (persist), so asking inside would deadlock.
+  std::set<std::string> used = inUse_ ? inUse_() : std::set<std::string>{};
   TRY(db_.write([&](store::Tables& t) -> Result<> {
     auto layers = TRY(t.listLayers());
     auto images = TRY(t.listImages());
-    std::set<std::string> used;
     for (const auto& img : images)
       for (const auto& l : img.layers) used.insert(l);
-    // Layers under containers stay, whether or not their image does.
-    if (inUse_)
-      for (const auto& l : inUse_()) used.insert(l);
     // A layer is needed while any layer above it is: keep parents of used layers.
     std::map<std::string, std::string> parent;
     for (const auto& l : layers) parent[l.chainId] = l.parent;

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cmd/crixctl/bench.h"
 #include "crix/proto/api.grpc.pb.h"
 
 namespace {
@@ -187,6 +188,8 @@ int main(int argc, char** argv) {
   auto* importCmd = imageCmd->add_subcommand("import", "load an OCI layout or docker save archive");
   importCmd->add_option("file", archive, "archive file (tar or tar.gz)")->required()->check(CLI::ExistingFile);
   imageCmd->require_subcommand(1);
+  crix::bench::Options benchOpts;
+  auto* benchCmd = crix::bench::addBenchCommand(app, benchOpts);
   CLI11_PARSE(app, argc, argv);
   if (*versionCmd) return version(client);
   if (*infoCmd) return info(client);
@@ -195,6 +198,10 @@ int main(int argc, char** argv) {
   if (*inspectiCmd) return inspecti(client, image);
   if (*rmiCmd) return rmi(client, image);
   if (*fsCmd) return imagefsinfo(client);
+  if (*benchCmd) {
+    benchOpts.endpoint = client.endpoint;
+    return crix::bench::runBench(benchOpts);
+  }
   // crixd reads the archive itself, so the path must be absolute.
   if (*importCmd) return pull(client, "oci-archive:" + std::filesystem::absolute(archive).string(), "");
   return 1;
