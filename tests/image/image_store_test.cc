@@ -7,6 +7,7 @@
 
 #include "image/content_store.h"
 #include "image/registry.h"
+#include "metrics/registry.h"
 #include "storage/layer_store.h"
 #include "store/state_store.h"
 #include "temp_dir.h"
@@ -24,7 +25,8 @@ TEST(ImageStore, AsksForLayersInUseWithTheDatabaseUnlocked) {
   auto content = std::move(*ContentStore::open(dir / "content"));
   auto layers = std::move(*storage::LayerStore::open(dir / "layers", 0, {}));
   RegistryClient registry({});
-  ImageStore images(*db, *content, *layers, registry, {});
+  metrics::Registry metrics;
+  ImageStore images(*db, *content, *layers, registry, {}, metrics);
   std::future<Result<>> probe;  // outlives the callback: a blocked probe must not block it
   bool databaseFree = false;
   images.setLayersInUse([&] {

@@ -102,7 +102,16 @@ class BenchTest : public DaemonTest {
   void execScenario() {
     auto run = bench({"exec", "--count", "3"})["runs"][0];
     EXPECT_EQ(run["iterations"]["ok"], 3);
-    expectOps(run, {{"RunPodSandbox", 1}, {"CreateContainer", 1}, {"StartContainer", 1}, {"ExecSync", 3}});
+    expectOps(
+        run,
+        {{"RunPodSandbox", 1}, {"CreateContainer", 1}, {"StartContainer", 1}, {"ExecSync", 3}, {"Exec+stream", 3}});
+    expectNothingLeft();
+  }
+
+  void portForwardScenario() {
+    auto run = bench({"portforward", "--count", "2", "--bytes", "1000000"})["runs"][0];
+    EXPECT_EQ(run["iterations"]["ok"], 2);
+    expectOps(run, {{"RunPodSandbox", 1}, {"PortForward GET", 2}});
     expectNothingLeft();
   }
 
@@ -143,6 +152,7 @@ class BenchTest : public DaemonTest {
 TEST_F(BenchTest, EveryScenario) {
   podScenario();
   execScenario();
+  portForwardScenario();
   pullLeavesTheImage();
   listCountsMonitors();
   churnScenario();

@@ -139,12 +139,12 @@ TEST_F(DaemonTest, UnimplementedCallsNameThemselves) {
   EXPECT_NE(s.error_message().find("RestorePod"), std::string::npos);
 
   auto ctx = rpcContext();
-  auto events = d->runtime()->GetContainerEvents(ctx.get(), {});
-  v1::ContainerEventResponse ev;
-  EXPECT_FALSE(events->Read(&ev));
-  s = events->Finish();
+  auto stats = d->runtime()->StreamPodSandboxStats(ctx.get(), {});
+  v1::StreamPodSandboxStatsResponse item;
+  EXPECT_FALSE(stats->Read(&item));
+  s = stats->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(s.error_message().find("GetContainerEvents"), std::string::npos);
+  EXPECT_NE(s.error_message().find("StreamPodSandboxStats"), std::string::npos);
 }
 
 TEST_F(DaemonTest, SocketIsGroupOnlyAndLogsAreStructured) {

@@ -6,11 +6,15 @@
 
 #include "common/base64.h"
 #include "integration/pod_fixture.h"
-#include "integration/stream_client.h"
+#include "streaming/client.h"
 #include "sys/fs.h"
 
 namespace crix::test {
 namespace {
+
+using streaming::dial;
+using streaming::SpdyClient;
+using streaming::WsClient;
 
 using namespace std::chrono_literals;
 

@@ -177,7 +177,8 @@ Result<RunReport> runOn(const Options& o, const std::string& endpoint, pid_t giv
                         .runId = report.runId,
                         .logDir = logs.path(),
                         .stopTimeout = o.stopTimeout,
-                        .rpcTimeout = std::chrono::seconds(o.rpcTimeout)},
+                        .rpcTimeout = std::chrono::seconds(o.rpcTimeout),
+                        .sharedPid = o.sharedPid},
                        recorder);
   TRY_CTX(session.version(), "cannot reach " + endpoint);
   describeRuntime(session, &report);
@@ -216,8 +217,8 @@ void print(const Options& o, const std::vector<RunReport>& reports) {
 
 CLI::App* addBenchCommand(CLI::App& app, Options& o) {
   auto* cmd = app.add_subcommand("bench", "load a CRI runtime and measure latency, throughput and memory");
-  cmd->add_option("scenario", o.scenario, "pod, pod+container, exec, pull, list or churn")
-      ->check(CLI::IsMember({"pod", "pod+container", "exec", "pull", "list", "churn"}))
+  cmd->add_option("scenario", o.scenario, "pod, pod+container, exec, pull, list, churn or portforward")
+      ->check(CLI::IsMember({"pod", "pod+container", "exec", "pull", "list", "churn", "portforward"}))
       ->capture_default_str();
   cmd->add_option("-n,--count", o.count, "iterations (pull: rounds)")
       ->check(CLI::NonNegativeNumber)
@@ -237,6 +238,12 @@ CLI::App* addBenchCommand(CLI::App& app, Options& o) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--duration", o.duration, "churn: seconds")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--bytes", o.bytes, "portforward: bytes fetched per iteration")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--shared-pid", o.sharedPid,
+                "pods share one PID namespace (default: one per container, as the kubelet asks without "
+                "shareProcessNamespace)");
   cmd->add_option("--warmup", o.warmup, "untimed pod+container iterations before timing")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

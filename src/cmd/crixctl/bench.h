@@ -36,15 +36,17 @@ struct Options {
   // pulled once before timing unless present.
   std::string image = "docker.io/library/busybox:1.29";
   std::string runtimeHandler;
-  int containers = 100;  // list: containers present while listing
-  int perPod = 1;        // list: containers in each pod
-  int pods = 10;         // churn: pods kept alive
-  double rate = 2;       // churn: pods replaced a second
-  double duration = 30;  // churn: seconds
-  int warmup = 1;        // untimed pod+container iterations first
-  int stopTimeout = 0;   // StopContainer grace seconds (sleep ignores SIGTERM as pid 1)
-  int rpcTimeout = 120;  // seconds for each CRI call
-  pid_t pid = 0;         // the daemon's pid; found from the socket when 0
+  int containers = 100;       // list: containers present while listing
+  int perPod = 1;             // list: containers in each pod
+  int pods = 10;              // churn: pods kept alive
+  double rate = 2;            // churn: pods replaced a second
+  double duration = 30;       // churn: seconds
+  int warmup = 1;             // untimed pod+container iterations first
+  int64_t bytes = 100 << 20;  // portforward: bytes fetched per iteration
+  bool sharedPid = false;     // pods share one PID namespace (a pause container in crix)
+  int stopTimeout = 0;        // StopContainer grace seconds (sleep ignores SIGTERM as pid 1)
+  int rpcTimeout = 120;       // seconds for each CRI call
+  pid_t pid = 0;              // the daemon's pid; found from the socket when 0
   pid_t comparePid = 0;
   int sampleMs = 200;  // memory sampling interval
   bool json = false;

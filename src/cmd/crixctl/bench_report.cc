@@ -201,6 +201,7 @@ json toJson(const RunReport& r) {
   json scenario = {{"name", o.scenario}, {"count", o.count}, {"concurrency", o.concurrency}, {"image", o.image}};
   if (o.scenario == "list") scenario.update({{"containers", o.containers}, {"per_pod", o.perPod}});
   if (o.scenario == "churn") scenario.update({{"pods", o.pods}, {"rate", o.rate}, {"duration_s", o.duration}});
+  if (o.scenario == "portforward") scenario["bytes"] = o.bytes;
   json out = {{"endpoint", r.endpoint},
               {"runtime", {{"name", r.runtimeName}, {"version", r.runtimeVersion}}},
               {"run_id", r.runId},

@@ -96,7 +96,40 @@ ScenarioOutcome execScenario(BenchSession& s, const Options& o, Progress& progre
     return {};
   });
   if (!ready) return setupFailed(ready.error());
-  return iterate(o.count, o.concurrency, progress, stop, [&](size_t) { return s.execTrue(container); });
+  return iterate(o.count, o.concurrency, progress, stop, [&](size_t) -> Result<void> {
+    TRY(s.execTrue(container));
+    return s.execStreamTrue(container);
+  });
+}
+
+// A busybox httpd in a pod serving `bytes` zeros; each iteration fetches
+// them through PortForward.
+ScenarioOutcome portForwardScenario(BenchSession& s, const Options& o, Progress& progress,
+                                    const std::atomic<bool>& stop) {
+  constexpr uint16_t kPort = 8080;
+  std::string podId;
+  auto ready = setup(1, 1, progress, stop, [&](size_t) -> Result<void> {
+    auto pod = TRY(s.runPod());
+    podId = pod.id;
+    std::string serve = "head -c " + std::to_string(o.bytes) + " /dev/zero > /tmp/payload && exec httpd -f -p " +
+                        std::to_string(kPort) + " -h /tmp";
+    TRY(s.runContainer(pod, 0, {"sh", "-c", serve}));
+    // Untimed: until the server answers.
+    s.setRecording(false);
+    Result<size_t> probe = fail(Code::Unavailable, "not tried");
+    for (int i = 0; i < 100 && !(probe = s.portForwardGet(podId, kPort, "/payload")); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    s.setRecording(true);
+    if (!probe) return fail(probe.error());
+    return {};
+  });
+  if (!ready) return setupFailed(ready.error());
+  return iterate(o.count, o.concurrency, progress, stop, [&](size_t) -> Result<void> {
+    size_t got = TRY(s.portForwardGet(podId, kPort, "/payload"));
+    if (got < static_cast<size_t>(o.bytes))
+      return fail(Code::Internal, "short transfer: " + std::to_string(got) + " bytes");
+    return {};
+  });
 }
 
 // Each round pulls from `concurrency` clients at once, then removes the image.
@@ -204,7 +237,7 @@ Result<void> warmUp(BenchSession& s, int iterations) {
 }
 
 bool knownScenario(const std::string& name) {
-  for (const char* known : {"pod", "pod+container", "exec", "pull", "list", "churn"})
+  for (const char* known : {"pod", "pod+container", "exec", "pull", "list", "churn", "portforward"})
     if (name == known) return true;
   return false;
 }
@@ -214,6 +247,7 @@ ScenarioOutcome runScenario(BenchSession& s, const Options& o, Progress& progres
   if (o.scenario == "pod+container")
     return iterate(o.count, o.concurrency, progress, stop, [&](size_t) { return podWithContainer(s); });
   if (o.scenario == "exec") return execScenario(s, o, progress, stop);
+  if (o.scenario == "portforward") return portForwardScenario(s, o, progress, stop);
   if (o.scenario == "pull") return pullScenario(s, o, progress, stop);
   if (o.scenario == "list") return listScenario(s, o, progress, stop);
   return churnScenario(s, o, progress, stop);

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "streaming/client.h"
+
 namespace crix::bench {
 namespace {
 
@@ -129,16 +131,26 @@ v1::PodSandboxConfig BenchSession::podConfig(int n) const {
   c.set_log_directory(cfg_.logDir + "/" + name);
   (*c.mutable_labels())[kRunLabel] = cfg_.runId;
   c.mutable_linux()->set_cgroup_parent("");  // the runtime's default
+  // What the kubelet sends for a pod without shareProcessNamespace.
+  c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(pidMode());
   return c;
 }
 
-v1::ContainerConfig BenchSession::containerConfig(int index) const {
+v1::NamespaceMode BenchSession::pidMode() const {
+  return cfg_.sharedPid ? v1::POD : v1::CONTAINER;
+}
+
+v1::ContainerConfig BenchSession::containerConfig(int index, const std::vector<std::string>& command) const {
   std::string name = "sleep-" + std::to_string(index);
   v1::ContainerConfig c;
   c.mutable_metadata()->set_name(name);
   c.mutable_image()->set_image(cfg_.image);
-  c.add_command("sleep");
-  c.add_args("3600");
+  if (command.empty()) {
+    c.add_command("sleep");
+    c.add_args("3600");
+  }
+  for (const auto& a : command) c.add_command(a);
+  c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(pidMode());
   c.set_log_path(name + ".log");
   (*c.mutable_labels())[kRunLabel] = cfg_.runId;
   return c;
@@ -161,10 +173,10 @@ Result<Pod> BenchSession::runPod() {
   return pod;
 }
 
-Result<std::string> BenchSession::runContainer(const Pod& pod, int index) {
+Result<std::string> BenchSession::runContainer(const Pod& pod, int index, const std::vector<std::string>& command) {
   v1::CreateContainerRequest create;
   create.set_pod_sandbox_id(pod.id);
-  *create.mutable_config() = containerConfig(index);
+  *create.mutable_config() = containerConfig(index, command);
   *create.mutable_sandbox_config() = pod.config;
   v1::CreateContainerResponse created;
   TRY(timed("CreateContainer", invoke(runtime_.get(), &Runtime::CreateContainer, create, &created)));
@@ -220,6 +232,60 @@ Result<void> BenchSession::execTrue(const std::string& containerId) {
   if (t.status.ok() && resp.exit_code() != 0)
     t.status = grpc::Status(grpc::StatusCode::UNKNOWN, "true exited " + std::to_string(resp.exit_code()));
   return timed("ExecSync", t);
+}
+
+Result<void> BenchSession::execStreamTrue(const std::string& containerId) {
+  auto start = std::chrono::steady_clock::now();
+  auto status = [&]() -> grpc::Status {
+    v1::ExecRequest req;
+    req.set_container_id(containerId);
+    req.add_cmd("true");
+    req.set_stdout(true);
+    req.set_stderr(true);
+    v1::ExecResponse resp;
+    Timed rpc = invoke(runtime_.get(), &Runtime::Exec, req, &resp);
+    if (!rpc.status.ok()) return rpc.status;
+    streaming::SpdyClient c(resp.url());
+    if (!c.ok()) return {grpc::StatusCode::UNAVAILABLE, "upgrade refused: HTTP " + std::to_string(c.upgrade().status)};
+    uint32_t error = c.open({{"streamtype", "error"}});
+    c.open({{"streamtype", "stdout"}});
+    c.open({{"streamtype", "stderr"}});
+    // The status ends the error stream, or the server closes the connection.
+    if (!c.readUntil([&] { return c.finished.count(error) > 0 || c.goneAway || c.closed; }, cfg_.rpcTimeout))
+      return {grpc::StatusCode::DEADLINE_EXCEEDED, "no exit status"};
+    // v4: a Status that says Success (empty from runtimes that send nothing on success)
+    if (!c.data[error].empty() && c.data[error].find("Success") == std::string::npos)
+      return {grpc::StatusCode::UNKNOWN, "exec failed: " + c.data[error]};
+    return grpc::Status::OK;
+  }();
+  return timed("Exec+stream", {status, std::chrono::steady_clock::now() - start});
+}
+
+Result<size_t> BenchSession::portForwardGet(const std::string& podId, uint16_t port, const std::string& path) {
+  auto start = std::chrono::steady_clock::now();
+  size_t got = 0;
+  auto status = [&]() -> grpc::Status {
+    v1::PortForwardRequest req;
+    req.set_pod_sandbox_id(podId);
+    req.add_port(port);
+    v1::PortForwardResponse resp;
+    Timed rpc = invoke(runtime_.get(), &Runtime::PortForward, req, &resp);
+    if (!rpc.status.ok()) return rpc.status;
+    streaming::SpdyClient c(resp.url(), "portforward.k8s.io");
+    if (!c.ok()) return {grpc::StatusCode::UNAVAILABLE, "upgrade refused: HTTP " + std::to_string(c.upgrade().status)};
+    std::string p = std::to_string(port);
+    uint32_t error = c.open({{"streamtype", "error"}, {"port", p}, {"requestid", "0"}});
+    uint32_t data = c.open({{"streamtype", "data"}, {"port", p}, {"requestid", "0"}});
+    c.send(data, "GET " + path + " HTTP/1.0\r\n\r\n");
+    if (!c.readUntil([&] { return c.finished.count(data) > 0 || c.closed; }, cfg_.rpcTimeout))
+      return {grpc::StatusCode::DEADLINE_EXCEEDED, "the transfer did not end"};
+    got = c.data[data].size();
+    if (c.data[data].rfind("HTTP/1.", 0) != 0)
+      return {grpc::StatusCode::UNAVAILABLE, "no HTTP answer: " + c.data[error]};
+    return grpc::Status::OK;
+  }();
+  TRY(timed("PortForward GET", {status, std::chrono::steady_clock::now() - start}));
+  return got;
 }
 
 Result<size_t> BenchSession::listContainers() {

@@ -38,6 +38,7 @@ struct SessionConfig {
   std::string logDir;  // pods' log directories go under it
   int stopTimeout = 0;
   std::chrono::seconds rpcTimeout{120};
+  bool sharedPid = false;  // pods share one PID namespace
 };
 
 struct Pod {
@@ -63,10 +64,17 @@ class BenchSession {
   Result<void> removeImage();
   Result<Pod> runPod();
   // CreateContainer and StartContainer of `sleep 3600`, named sleep-<index>.
-  Result<std::string> runContainer(const Pod& pod, int index = 0);
+  // A container running `command` (default: sleep 3600).
+  Result<std::string> runContainer(const Pod& pod, int index = 0, const std::vector<std::string>& command = {});
   Result<void> removeContainer(const std::string& id);  // Stop and Remove
   Result<void> removePod(const Pod& pod);               // Stop and Remove
   Result<void> execTrue(const std::string& containerId);
+  // `true` through the streaming server: the Exec call, the SPDY upgrade and
+  // streams, until the exit status arrives ("Exec+stream").
+  Result<void> execStreamTrue(const std::string& containerId);
+  // GET http://localhost:<port><path> inside the pod through PortForward and
+  // SPDY ("PortForward GET"); returns the bytes received.
+  Result<size_t> portForwardGet(const std::string& podId, uint16_t port, const std::string& path);
   Result<size_t> listContainers();
   Result<size_t> listPods();
 
@@ -92,7 +100,8 @@ class BenchSession {
   Result<void> timed(const char* op, const Timed& t);
 
   v1::PodSandboxConfig podConfig(int n) const;
-  v1::ContainerConfig containerConfig(int index) const;
+  v1::ContainerConfig containerConfig(int index, const std::vector<std::string>& command) const;
+  v1::NamespaceMode pidMode() const;
   Result<void> forceRemoveContainer(const std::string& id);
   Result<void> forceRemovePod(const std::string& id);
   size_t sweepByLabel(int workers);

@@ -1,4 +1,4 @@
-#include "integration/stream_client.h"
+#include "streaming/client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,7 +10,7 @@
 
 #include "streaming/websocket.h"
 
-namespace crix::test {
+namespace crix::streaming {
 namespace {
 
 bool writeAll(int fd, std::string_view data) {
@@ -35,7 +35,8 @@ bool readSome(int fd, std::string& into, int ms) {
 }
 
 template <typename Step>
-bool pump(int fd, std::string& in, const std::function<bool()>& done, std::chrono::milliseconds timeout, Step step) {
+bool pump(int fd, std::string& in, const std::function<bool()>& done, std::chrono::milliseconds timeout, bool* closed,
+          Step step) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     while (step()) {
@@ -43,6 +44,7 @@ bool pump(int fd, std::string& in, const std::function<bool()>& done, std::chron
     if (done()) return true;
     if (std::chrono::steady_clock::now() > deadline) return false;
     if (fd < 0 || !readSome(fd, in, 100)) {
+      *closed = true;
       while (step()) {
       }
       return done();
@@ -54,13 +56,15 @@ bool pump(int fd, std::string& in, const std::function<bool()>& done, std::chron
 
 Upgraded dial(const std::string& url, const std::vector<std::string>& headerLines, const std::string& method) {
   Upgraded up;
-  // http://127.0.0.1:PORT/path
-  std::string rest = url.substr(url.find("://") + 3);
+  // http://127.0.0.1:PORT/path (IPv4 hosts only)
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return up;
+  std::string rest = url.substr(scheme + 3);
   std::string hostPort = rest.substr(0, rest.find('/'));
   std::string path = rest.substr(hostPort.size());
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(hostPort.substr(hostPort.rfind(':') + 1))));
+  addr.sin_port = htons(static_cast<uint16_t>(std::atoi(hostPort.substr(hostPort.rfind(':') + 1).c_str())));
   ::inet_pton(AF_INET, hostPort.substr(0, hostPort.rfind(':')).c_str(), &addr.sin_addr);
   sys::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return up;
@@ -74,7 +78,7 @@ Upgraded dial(const std::string& url, const std::vector<std::string>& headerLine
     if (!readSome(fd.get(), in, 5000) || in.size() > 65536) return up;
   std::string head = in.substr(0, end);
   up.leftover = in.substr(end + 4);
-  up.status = std::stoi(head.substr(head.find(' ') + 1, 3));
+  up.status = std::atoi(head.substr(head.find(' ') + 1, 3).c_str());
   size_t pos = head.find("\r\n");
   while (pos != std::string::npos) {
     size_t next = head.find("\r\n", pos + 2);
@@ -99,7 +103,7 @@ Upgraded dial(const std::string& url, const std::vector<std::string>& headerLine
 SpdyClient::SpdyClient(const std::string& url, const std::string& protocol)
     : up_(dial(url, {"Connection: Upgrade", "Upgrade: SPDY/3.1", "X-Stream-Protocol-Version: " + protocol})) {}
 
-uint32_t SpdyClient::open(const streaming::spdy::Headers& headers) {
+uint32_t SpdyClient::open(const spdy::Headers& headers) {
   uint32_t id = next_;
   next_ += 2;
   writeAll(up_.fd.get(), codec_.synStream(id, headers, false));
@@ -112,23 +116,23 @@ void SpdyClient::send(uint32_t stream, std::string_view bytes, bool fin) {
 
 bool SpdyClient::readUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   std::string& in = up_.leftover;
-  return pump(up_.fd.get(), in, done, timeout, [&] {
+  return pump(up_.fd.get(), in, done, timeout, &closed, [&] {
     size_t used = 0;
     auto f = codec_.parse(in, used);
     if (!f || !*f) return false;
     in.erase(0, used);
-    const streaming::spdy::Frame& frame = **f;
+    const spdy::Frame& frame = **f;
     switch (frame.type) {
-      case streaming::spdy::Type::Data:
+      case spdy::Type::Data:
         data[frame.streamId] += frame.data;
         if (frame.fin()) finished.insert(frame.streamId);
         break;
-      case streaming::spdy::Type::SynReply:
+      case spdy::Type::SynReply:
         replied.insert(frame.streamId);
         if (frame.fin()) finished.insert(frame.streamId);
         break;
-      case streaming::spdy::Type::RstStream: reset.insert(frame.streamId); break;
-      case streaming::spdy::Type::GoAway: goneAway = true; break;
+      case spdy::Type::RstStream: reset.insert(frame.streamId); break;
+      case spdy::Type::GoAway: goneAway = true; break;
       default: break;
     }
     return true;
@@ -148,17 +152,17 @@ void WsClient::send(uint8_t channel, std::string_view bytes) {
 }
 
 void WsClient::sendRaw(std::string_view message) {
-  writeAll(up_.fd.get(), streaming::ws::encode(streaming::ws::Op::Binary, message, 0x11223344));
+  writeAll(up_.fd.get(), ws::encode(ws::Op::Binary, message, 0x11223344));
 }
 
 bool WsClient::readUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  return pump(up_.fd.get(), up_.leftover, done, timeout, [&] {
+  return pump(up_.fd.get(), up_.leftover, done, timeout, &closed, [&] {
     size_t used = 0;
-    auto f = streaming::ws::parse(up_.leftover, used, false);
+    auto f = ws::parse(up_.leftover, used, false);
     if (!f || !*f) return false;
     up_.leftover.erase(0, used);
     const auto& frame = **f;
-    if (frame.op == streaming::ws::Op::Close) {
+    if (frame.op == ws::Op::Close) {
       closed = true;
     } else if (!frame.payload.empty()) {
       messages.push_back(frame.payload);
@@ -168,4 +172,4 @@ bool WsClient::readUntil(const std::function<bool()>& done, std::chrono::millise
   });
 }
 
-}  // namespace crix::test
+}  // namespace crix::streaming

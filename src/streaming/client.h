@@ -1,7 +1,8 @@
-// A streaming client for the integration tests: dials a URL that Exec,
-// Attach or PortForward returned, upgrades to SPDY/3.1 or WebSocket, and
-// speaks the Kubernetes channel protocols as the kubelet's clients do. It
-// uses crix's own frame codecs, which the unit tests pin to the specs.
+// A streaming client, for crixctl and the tests: dials a URL that Exec,
+// Attach or PortForward returned (of crix or any other runtime), upgrades
+// to SPDY/3.1 or WebSocket, and speaks the Kubernetes channel protocols as
+// the kubelet's clients do. Synchronous and single-threaded: the caller
+// sends, then reads until what it waits for has arrived.
 #pragma once
 
 #include <chrono>
@@ -15,7 +16,7 @@
 #include "streaming/spdy.h"
 #include "sys/unique_fd.h"
 
-namespace crix::test {
+namespace crix::streaming {
 
 struct Upgraded {
   int status = 0;                              // the HTTP status
@@ -35,7 +36,7 @@ class SpdyClient {
   bool ok() const { return up_.status == 101; }
   const Upgraded& upgrade() const { return up_; }
 
-  uint32_t open(const streaming::spdy::Headers& headers);
+  uint32_t open(const spdy::Headers& headers);
   void send(uint32_t stream, std::string_view data, bool fin = false);
   // Reads frames until `done` holds or the timeout passes; false on timeout
   // or when the connection ends first.
@@ -46,10 +47,11 @@ class SpdyClient {
   std::set<uint32_t> finished;           // streams the server ended
   std::set<uint32_t> replied, reset;
   bool goneAway = false;
+  bool closed = false;  // the server closed the connection
 
  private:
   Upgraded up_;
-  streaming::spdy::Codec codec_;
+  spdy::Codec codec_;
   uint32_t next_ = 1;
 };
 
@@ -73,4 +75,4 @@ class WsClient {
   std::string in_;
 };
 
-}  // namespace crix::test
+}  // namespace crix::streaming
