@@ -255,7 +255,8 @@ Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin
                                t, key, origin,
                                {{"cgroup_driver", oneOf(origin, next.cgroupDriver, {"cgroupfs", "systemd"})},
                                 {"conmon", str(origin, next.conmon)},
-                                {"default_runtime", str(origin, next.defaultRuntime)}});
+                                {"default_runtime", str(origin, next.defaultRuntime)},
+                                {"log_size_max", integer(origin, next.logSizeMax, -1, int64_t{1} << 40)}});
                          })},
        {"runtimes",
         table(origin, [&](const toml::table& t, const std::string&) { return applyRuntimes(next, t, origin); })},
@@ -274,7 +275,8 @@ Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin
                               {"unqualified_search_registries", strList(origin, next.searchRegistries, false)},
                               {"max_concurrent_downloads", integer(origin, next.maxConcurrentDownloads, 1, 64)},
                               {"max_layer_size", integer(origin, next.maxLayerSize, 1 << 20, int64_t{1} << 50)},
-                              {"allow_device_nodes", boolean(origin, next.allowDeviceNodes)}});
+                              {"allow_device_nodes", boolean(origin, next.allowDeviceNodes)},
+                              {"volumes", oneOf(origin, next.imageVolumes, {"mkdir", "ignore"})}});
                        })},
        {"streaming", table(origin,
                            [&](const toml::table& t, const std::string& key) {
@@ -364,9 +366,10 @@ toml::table toTable(const Config& cfg) {
       {"state_dir", cfg.stateDir},
       {"log_level", cfg.logLevel},
       {"shutdown_timeout", formatDuration(cfg.shutdownTimeout)},
-      {"runtime",
-       toml::table{
-           {"cgroup_driver", cfg.cgroupDriver}, {"conmon", cfg.conmon}, {"default_runtime", cfg.defaultRuntime}}},
+      {"runtime", toml::table{{"cgroup_driver", cfg.cgroupDriver},
+                              {"conmon", cfg.conmon},
+                              {"default_runtime", cfg.defaultRuntime},
+                              {"log_size_max", cfg.logSizeMax}}},
       {"runtimes", runtimes},
       {"network", toml::table{{"cni_config_dir", cfg.cniConfigDir}, {"cni_plugin_dirs", list(cfg.cniPluginDirs)}}},
       {"image", toml::table{{"pause_image", cfg.pauseImage},
@@ -374,7 +377,8 @@ toml::table toTable(const Config& cfg) {
                             {"unqualified_search_registries", list(cfg.searchRegistries)},
                             {"max_concurrent_downloads", cfg.maxConcurrentDownloads},
                             {"max_layer_size", cfg.maxLayerSize},
-                            {"allow_device_nodes", cfg.allowDeviceNodes}}},
+                            {"allow_device_nodes", cfg.allowDeviceNodes},
+                            {"volumes", cfg.imageVolumes}}},
       {"streaming", toml::table{{"address", cfg.streamingAddress},
                                 {"idle_timeout", formatDuration(cfg.streamingIdleTimeout)},
                                 {"max_sessions", cfg.streamingMaxSessions}}},

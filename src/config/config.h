@@ -48,6 +48,7 @@ struct Config {
   std::string cgroupDriver = "cgroupfs";
   std::string conmon = "conmon";
   std::string defaultRuntime = "runc";
+  int64_t logSizeMax = -1;  // bytes per container log file; -1: no cap
   std::map<std::string, RuntimeHandler> runtimes = {{"runc", {"runc", "", "oci"}}};
 
   // [network]
@@ -61,6 +62,7 @@ struct Config {
   int64_t maxConcurrentDownloads = 3;
   int64_t maxLayerSize = int64_t{16} << 30;  // uncompressed bytes
   bool allowDeviceNodes = true;
+  std::string imageVolumes = "mkdir";  // the image's Volumes: "mkdir" (a fresh dir each) or "ignore"
 
   // [streaming]: the exec, attach and port-forward server
   std::string streamingAddress = "127.0.0.1:0";  // host:port; port 0 picks a free one

@@ -29,6 +29,10 @@ struct ContainerConfig {
   std::vector<std::string> command, args, envs;
   std::string workingDir;
   std::vector<spec::Mount> mounts;
+  struct Device {
+    std::string containerPath, hostPath, permissions;
+  };
+  std::vector<Device> devices;  // used at creation; not kept in the store
   std::map<std::string, std::string> labels, annotations;
   std::string logPath;  // relative to the pod's log directory
   bool stdin = false, stdinOnce = false, tty = false;

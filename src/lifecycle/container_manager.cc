@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -68,6 +69,26 @@ const std::vector<std::string>& capNames() {
                                                  "CAP_BPF",
                                                  "CAP_CHECKPOINT_RESTORE"};
   return names;
+}
+
+// The CRI devices as nodes: each host path must be a device.
+Result<std::vector<spec::DeviceNode>> deviceNodes(const std::vector<ContainerConfig::Device>& devices) {
+  std::vector<spec::DeviceNode> out;
+  for (const auto& d : devices) {
+    struct stat st {};
+    if (::stat(d.hostPath.c_str(), &st) != 0)
+      return fail(Code::InvalidArgument, "device \"" + d.hostPath + "\" does not exist");
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+      return fail(Code::InvalidArgument, "\"" + d.hostPath + "\" is not a device");
+    std::string access = d.permissions.empty() ? "rwm" : d.permissions;
+    if (access.find_first_not_of("rwm") != std::string::npos)
+      return fail(Code::InvalidArgument, "device permissions \"" + d.permissions + "\": only r, w and m");
+    std::string path = d.containerPath.empty() ? d.hostPath : d.containerPath;
+    if (path[0] != '/') return fail(Code::InvalidArgument, "device path \"" + path + "\" is not absolute");
+    out.push_back({path, S_ISCHR(st.st_mode) ? 'c' : 'b', static_cast<int64_t>(major(st.st_rdev)),
+                   static_cast<int64_t>(minor(st.st_rdev)), st.st_mode & 07777, access});
+  }
+  return out;
 }
 
 // Every capability crixd holds: asking for one it lacks makes runc fail
@@ -138,6 +159,7 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
     if (m.containerPath.empty() || m.containerPath[0] != '/')
       return fail(Code::InvalidArgument, "mount destination \"" + m.containerPath + "\" is not an absolute path");
   }
+  auto devices = TRY(deviceNodes(cc.devices));
   auto seccomp = TRY(security::parseSeccompPath(cc.seccompProfile));
   auto img = images_.find(cc.image);
   if (!img) return fail(Code::NotFound, "image \"" + cc.image + "\" is not present; pull it first");
@@ -210,6 +232,23 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   if (!covered("/dev/shm"))
     in.mounts.push_back({"/dev/shm", in.hostIpc ? "/dev/shm" : pod.podDir + "/shm", false, "rprivate"});
   in.mounts.insert(in.mounts.end(), cc.mounts.begin(), cc.mounts.end());
+  // The image's volumes: a fresh directory each, unless a CRI mount covers it.
+  if (cfg_.imageVolumes == "mkdir") {
+    int n = 0;
+    for (const auto& v : img->parsed.volumes) {
+      if (v.empty() || v[0] != '/' || covered(v)) continue;
+      std::string dir = containersDir + "/" + c.id + "/volumes/" + std::to_string(n++);
+      TRY(sys::mkdirAll(dir, 0755));
+      // Owned like the image's own directory there, if it has one.
+      struct stat st {};
+      if (::lstat((rootfs + v).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        (void)::chown(dir.c_str(), st.st_uid, st.st_gid);
+        (void)::chmod(dir.c_str(), st.st_mode & 07777);
+      }
+      in.mounts.push_back({v, dir, false, "rprivate"});
+    }
+  }
+  in.devices = devices;
   std::string parent = pod.config.cgroupParent.empty() ? "/crix" : pod.config.cgroupParent;
   in.cgroupsPath = cfg_.cgroupDriver == "systemd" ? parent + ":crix:" + c.id : parent + "/crix-" + c.id;
   in.privileged = cc.privileged;

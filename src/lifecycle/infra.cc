@@ -30,7 +30,7 @@ Result<std::unique_ptr<Runtimes>> Runtimes::create(const config::Config& cfg, me
     }
     TRY(sys::mkdirAll(cfg.runtimeRoot(name), 0700));
     r->byHandler_[name] = std::make_unique<TimedOciRuntime>(
-        oci::makeConmonRuntime({*conmon, *bin, cfg.runtimeRoot(name), cfg.stateDir, -1}), metrics);
+        oci::makeConmonRuntime({*conmon, *bin, cfg.runtimeRoot(name), cfg.stateDir, cfg.logSizeMax}), metrics);
   }
   return r;
 }

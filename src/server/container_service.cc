@@ -48,6 +48,7 @@ lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
                                                                             : "rprivate";
     k.mounts.push_back({m.container_path(), m.host_path(), m.readonly(), prop});
   }
+  for (const auto& d : c.devices()) k.devices.push_back({d.container_path(), d.host_path(), d.permissions()});
   k.labels = {c.labels().begin(), c.labels().end()};
   k.annotations = {c.annotations().begin(), c.annotations().end()};
   k.logPath = c.log_path();

@@ -104,9 +104,25 @@ json buildContainerSpec(const ContainerSpecInput& in) {
   json resources = resourcesJson(
       {in.cpuShares, in.cpuQuota, in.cpuPeriod, in.memoryLimit, in.pidsLimit, in.cpusetCpus, in.cpusetMems});
   resources["devices"] = json::array({{{"allow", in.privileged}, {"access", "rwm"}}});
+  json devices = json::array();
+  for (const auto& d : in.devices) {
+    devices.push_back({{"path", d.path},
+                       {"type", std::string(1, d.type)},
+                       {"major", d.major},
+                       {"minor", d.minor},
+                       {"fileMode", d.fileMode},
+                       {"uid", 0},
+                       {"gid", 0}});
+    resources["devices"].push_back({{"allow", true},
+                                    {"type", std::string(1, d.type)},
+                                    {"major", d.major},
+                                    {"minor", d.minor},
+                                    {"access", d.access}});
+  }
 
   json linux{
       {"namespaces", namespaces}, {"cgroupsPath", in.cgroupsPath}, {"sysctl", in.sysctls}, {"resources", resources}};
+  if (!devices.empty()) linux["devices"] = devices;
   // A bidirectional mount only propagates if the container's root does.
   bool shared =
       std::any_of(in.mounts.begin(), in.mounts.end(), [](const Mount& m) { return m.propagation == "rshared"; });

@@ -18,6 +18,16 @@ struct Mount {
   std::string propagation = "rprivate";  // rprivate, rslave, rshared
 };
 
+// A host device node made in the container and allowed in its device
+// cgroup; the caller has looked up its type and numbers.
+struct DeviceNode {
+  std::string path;  // in the container
+  char type = 'c';   // 'c' or 'b'
+  int64_t major = 0, minor = 0;
+  uint32_t fileMode = 0666;
+  std::string access = "rwm";  // any of r, w, m
+};
+
 struct ContainerSpecInput {
   std::string rootfs;
   // Process: the kubelet's rules for command/args against the image's
@@ -43,6 +53,7 @@ struct ContainerSpecInput {
   std::string cpusetCpus, cpusetMems;
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
   std::optional<nlohmann::json> seccomp;                // linux.seccomp, when confined
+  std::vector<DeviceNode> devices;
 };
 
 nlohmann::json buildContainerSpec(const ContainerSpecInput& in);

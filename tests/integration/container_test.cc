@@ -139,5 +139,36 @@ TEST_F(ContainerTest, LayersStayWhileAContainerUsesThem) {
   EXPECT_LT(layerDirs(), before);
 }
 
+TEST_F(ContainerTest, DevicesAndImageVolumes) {
+  auto c = config("dev", {"sh", "-c",
+                          "ls -l /dev/mynull; echo data > /dev/mynull && echo wrote; grep ' /vol ' /proc/mounts "
+                          "| cut -d' ' -f2; echo in-vol > /vol/f && cat /vol/f"});
+  c.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
+  auto* d = c.add_devices();
+  d->set_host_path("/dev/null");
+  d->set_container_path("/dev/mynull");
+  d->set_permissions("rw");
+  std::string id;
+  auto s = create(c, &id);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(start(id).ok());
+  auto st = waitExit(id);
+  EXPECT_EQ(st.exit_code(), 0);
+  std::string log = *sys::readFile(st.log_path());
+  EXPECT_NE(log.find(" 1,   3 "), std::string::npos) << log;  // ls -l: the host's /dev/null numbers
+  EXPECT_NE(log.find("stdout F wrote"), std::string::npos) << log;
+  EXPECT_NE(log.find("stdout F /vol"), std::string::npos) << log;  // the image's volume is a mount
+  EXPECT_NE(log.find("stdout F in-vol"), std::string::npos) << log;
+  // Its directory lives with the container.
+  EXPECT_TRUE(fs::exists(tmp_ / ("d/root/containers/" + id + "/volumes/0/f")));
+
+  // A path that is not a device is refused.
+  auto bad = config("notdev", {"true"});
+  auto* nd = bad.add_devices();
+  nd->set_host_path("/etc/hostname");
+  nd->set_container_path("/dev/x");
+  EXPECT_EQ(create(bad, nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 }  // namespace
 }  // namespace crix::test
