@@ -271,6 +271,7 @@ Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin
                          return applyTable(
                              t, key, origin,
                              {{"pause_image", str(origin, next.pauseImage)},
+                              {"pause_command", str(origin, next.pauseCommand)},
                               {"pinned_images", strList(origin, next.pinnedImages, false)},
                               {"unqualified_search_registries", strList(origin, next.searchRegistries, false)},
                               {"max_concurrent_downloads", integer(origin, next.maxConcurrentDownloads, 1, 64)},
@@ -373,6 +374,7 @@ toml::table toTable(const Config& cfg) {
       {"runtimes", runtimes},
       {"network", toml::table{{"cni_config_dir", cfg.cniConfigDir}, {"cni_plugin_dirs", list(cfg.cniPluginDirs)}}},
       {"image", toml::table{{"pause_image", cfg.pauseImage},
+                            {"pause_command", cfg.pauseCommand},
                             {"pinned_images", list(cfg.pinnedImages)},
                             {"unqualified_search_registries", list(cfg.searchRegistries)},
                             {"max_concurrent_downloads", cfg.maxConcurrentDownloads},

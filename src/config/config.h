@@ -57,6 +57,7 @@ struct Config {
 
   // [image]
   std::string pauseImage = "registry.k8s.io/pause:3.10";
+  std::string pauseCommand;  // empty: the pause image's own Entrypoint and Cmd
   std::vector<std::string> pinnedImages;
   std::vector<std::string> searchRegistries = {"docker.io"};
   int64_t maxConcurrentDownloads = 3;

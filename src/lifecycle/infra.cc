@@ -60,8 +60,12 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   spec::SandboxSpecInput in;
   in.id = s.id;
   in.rootfs = rootfs;
-  in.args = img->parsed.entrypoint;
-  in.args.insert(in.args.end(), img->parsed.cmd.begin(), img->parsed.cmd.end());
+  if (!cfg_.pauseCommand.empty()) {
+    in.args = {cfg_.pauseCommand};
+  } else {
+    in.args = img->parsed.entrypoint;
+    in.args.insert(in.args.end(), img->parsed.cmd.begin(), img->parsed.cmd.end());
+  }
   if (in.args.empty()) return fail(Code::InvalidArgument, "pause image " + cfg_.pauseImage + " has no command");
   in.env = img->parsed.env;
   in.hostname = podHostname(s.config);

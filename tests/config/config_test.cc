@@ -38,6 +38,7 @@ shutdown_timeout = "1m30s"
 cgroup_driver = "systemd"
 conmon = "/opt/conmon"
 default_runtime = "kata"
+log_size_max = 1048576
 [runtimes.kata]
 path = "/opt/kata-runtime"
 root = "/run/kata"
@@ -46,7 +47,13 @@ cni_config_dir = "/etc/cni/alt"
 cni_plugin_dirs = ["/opt/a", "/opt/b"]
 [image]
 pause_image = "localhost:5000/pause:1"
+pause_command = "/catatonit"
 pinned_images = ["localhost:5000/busybox:1"]
+volumes = "ignore"
+[streaming]
+address = "[::1]:10010"
+idle_timeout = "30m"
+max_sessions = 8
 )",
                      "test");
   ASSERT_TRUE(r) << r.error().message();
@@ -67,6 +74,12 @@ pinned_images = ["localhost:5000/busybox:1"]
   EXPECT_EQ(cfg.cniPluginDirs, (std::vector<std::string>{"/opt/a", "/opt/b"}));
   EXPECT_EQ(cfg.pauseImage, "localhost:5000/pause:1");
   EXPECT_EQ(cfg.pinnedImages, (std::vector<std::string>{"localhost:5000/busybox:1"}));
+  EXPECT_EQ(cfg.pauseCommand, "/catatonit");
+  EXPECT_EQ(cfg.logSizeMax, 1048576);
+  EXPECT_EQ(cfg.imageVolumes, "ignore");
+  EXPECT_EQ(cfg.streamingAddress, "[::1]:10010");
+  EXPECT_EQ(cfg.streamingIdleTimeout, milliseconds(30 * 60 * 1000));
+  EXPECT_EQ(cfg.streamingMaxSessions, 8);
 }
 
 TEST(Config, BadTomlNamesFileAndLine) {
