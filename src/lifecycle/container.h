@@ -42,8 +42,10 @@ struct ContainerConfig {
   std::vector<int64_t> supplementalGroups;
   std::vector<std::string> capAdd, capDrop;
   int pidMode = 1;  // the CRI NamespaceMode for PID: POD 0, CONTAINER 1, NODE 2
-  int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0;
+  int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0, memorySwap = 0;
   std::string cpusetCpus, cpusetMems;
+  std::map<std::string, uint64_t> hugepageLimits;
+  std::map<std::string, std::string> unified;
   int64_t oomScoreAdj = 0;
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
   std::string seccompProfile;  // "", unconfined, runtime/default, docker/default, localhost/<path>

@@ -271,6 +271,9 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   in.memoryLimit = cc.memoryLimit;
   in.cpusetCpus = cc.cpusetCpus;
   in.cpusetMems = cc.cpusetMems;
+  in.memorySwap = cc.memorySwap;
+  in.hugepageLimits = cc.hugepageLimits;
+  in.unified = cc.unified;
   if (!cc.privileged) {
     std::string profile;
     if (seccomp.kind == security::SeccompKind::Localhost) {
@@ -522,6 +525,9 @@ Result<> ContainerManager::updateResources(const std::string& idOrPrefix, const 
   stored.config.memoryLimit = r.memoryLimit;
   stored.config.cpusetCpus = r.cpusetCpus;
   stored.config.cpusetMems = r.cpusetMems;
+  stored.config.memorySwap = r.memorySwap;
+  stored.config.hugepageLimits = r.hugepageLimits;
+  stored.config.unified = r.unified;
   return persist(stored);
 }
 

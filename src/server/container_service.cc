@@ -73,6 +73,9 @@ lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
   k.memoryLimit = r.memory_limit_in_bytes();
   k.cpusetCpus = r.cpuset_cpus();
   k.cpusetMems = r.cpuset_mems();
+  k.memorySwap = r.memory_swap_limit_in_bytes();
+  for (const auto& h : r.hugepage_limits()) k.hugepageLimits[h.page_size()] = h.limit();
+  k.unified = {r.unified().begin(), r.unified().end()};
   k.oomScoreAdj = r.oom_score_adj();
   k.maskedPaths = {sc.masked_paths().begin(), sc.masked_paths().end()};
   k.readonlyPaths = {sc.readonly_paths().begin(), sc.readonly_paths().end()};

@@ -76,9 +76,13 @@ json resourcesJson(const Resources& r) {
   if (!r.cpusetCpus.empty()) cpu["cpus"] = r.cpusetCpus;
   if (!r.cpusetMems.empty()) cpu["mems"] = r.cpusetMems;
   if (r.memoryLimit > 0) memory["limit"] = r.memoryLimit;
+  if (r.memorySwap > 0) memory["swap"] = r.memorySwap;
   if (!cpu.empty()) resources["cpu"] = cpu;
   if (!memory.empty()) resources["memory"] = memory;
   if (r.pidsLimit > 0) resources["pids"] = {{"limit", r.pidsLimit}};
+  for (const auto& [size, limit] : r.hugepageLimits)
+    resources["hugepageLimits"].push_back({{"pageSize", size}, {"limit", limit}});
+  if (!r.unified.empty()) resources["unified"] = r.unified;
   return resources;
 }
 
@@ -101,8 +105,8 @@ json buildContainerSpec(const ContainerSpecInput& in) {
   ns("ipc", in.hostIpc, in.ipcnsPath);
 
   json caps = in.capabilities;
-  json resources = resourcesJson(
-      {in.cpuShares, in.cpuQuota, in.cpuPeriod, in.memoryLimit, in.pidsLimit, in.cpusetCpus, in.cpusetMems});
+  json resources = resourcesJson({in.cpuShares, in.cpuQuota, in.cpuPeriod, in.memoryLimit, in.pidsLimit, in.cpusetCpus,
+                                  in.cpusetMems, in.memorySwap, in.hugepageLimits, in.unified});
   resources["devices"] = json::array({{{"allow", in.privileged}, {"access", "rwm"}}});
   json devices = json::array();
   for (const auto& d : in.devices) {

@@ -51,6 +51,9 @@ struct ContainerSpecInput {
   // Resources (0 = unset).
   int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0, pidsLimit = 0;
   std::string cpusetCpus, cpusetMems;
+  int64_t memorySwap = 0;
+  std::map<std::string, uint64_t> hugepageLimits;
+  std::map<std::string, std::string> unified;
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
   std::optional<nlohmann::json> seccomp;                // linux.seccomp, when confined
   std::vector<DeviceNode> devices;
@@ -62,6 +65,9 @@ nlohmann::json buildContainerSpec(const ContainerSpecInput& in);
 struct Resources {
   int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0, pidsLimit = 0;
   std::string cpusetCpus, cpusetMems;
+  int64_t memorySwap = 0;                          // memory plus swap; 0: unset
+  std::map<std::string, uint64_t> hugepageLimits;  // page size ("2MB") → bytes
+  std::map<std::string, std::string> unified;      // cgroup v2 files → values
 };
 
 // linux.resources' cpu, memory and pids objects, as the spec holds them and

@@ -65,6 +65,9 @@ TEST(GoldenSpec, ALimitedHardenedContainerWithVolumesAndADevice) {
   in.memoryLimit = 256 << 20;
   in.pidsLimit = 1024;
   in.cpusetCpus = "0-1";
+  in.memorySwap = 512 << 20;
+  in.hugepageLimits = {{"2MB", 4 << 20}};
+  in.unified = {{"memory.high", "200000000"}};
   in.capabilities = adjustCapabilities(defaultCapabilities(), {}, {"ALL"}, defaultCapabilities());
   in.mounts.push_back({"/data", "/var/lib/kubelet/pods/u1/volumes/data", true, "rslave"});
   in.devices = {{"/dev/fuse", 'c', 10, 229, 0666, "rw"}};
