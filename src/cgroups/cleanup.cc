@@ -25,6 +25,11 @@ std::vector<std::string> hierarchies(const std::string& root) {
 }
 
 Result<bool> destroyCgroup(const std::string& path, const std::string& root) {
+  // It SIGKILLs whatever is inside: only ever a container's own leaf.
+  auto leaf = std::filesystem::path(path).filename().string();
+  if (path.empty() || path[0] != '/' || path.find("/..") != std::string::npos || !leaf.starts_with("crix-") ||
+      leaf.size() <= 5)
+    return fail(Code::InvalidArgument, "refusing to destroy cgroup \"" + path + "\": not a crix container cgroup");
   bool found = false;
   for (const auto& h : hierarchies(root)) {
     std::string dir = h + path;

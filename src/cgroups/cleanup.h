@@ -15,7 +15,8 @@ namespace crix::cgroups {
 std::vector<std::string> hierarchies(const std::string& root = "/sys/fs/cgroup");
 
 // `path` as given to the runtime, e.g. "/crix/crix-<id>"; fine when absent.
-// Returns whether anything was there.
+// Returns whether anything was there. Any path whose last component is not
+// "crix-<something>" is refused: an empty one would name the root cgroup.
 Result<bool> destroyCgroup(const std::string& path, const std::string& root = "/sys/fs/cgroup");
 
 }  // namespace crix::cgroups

@@ -144,17 +144,19 @@ Result<> ContainerManager::undoCreate(const Container& c) {
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
   // conmon first: with it gone, nothing restarts or reports the container.
   if (int conmon = conmonPid(c); conmon > 0) ::kill(conmon, SIGKILL);
+  bool ownCgroup = cfg_.cgroupDriver != "systemd" && !c.cgroupsPath.empty();
   if (!runtime->remove(c.id, true)) {
     // A runtime killed mid-create leaves its init waiting in the cgroup,
     // and state that delete may refuse until that process is gone.
-    if (cfg_.cgroupDriver != "systemd") TRY(cgroups::destroyCgroup(c.cgroupsPath));
+    if (ownCgroup) TRY(cgroups::destroyCgroup(c.cgroupsPath));
     TRY(runtime->remove(c.id, true));
   }
-  if (cfg_.cgroupDriver != "systemd") TRY(cgroups::destroyCgroup(c.cgroupsPath));
+  if (ownCgroup) TRY(cgroups::destroyCgroup(c.cgroupsPath));
   ::unlink((cfg_.stateDir + "/exits/" + c.id).c_str());
   TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
   std::error_code ec;
   fs::remove_all(c.bundle, ec);
+  fs::remove_all(cfg_.stateDir + "/attach/" + c.id, ec);
   TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); }));
   log::info("rolled back half-created container", {{"container", c.name}, {"id", c.id}});
   return {};
@@ -499,6 +501,7 @@ Result<> ContainerManager::remove(const std::string& idOrPrefix) {
   TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
   std::error_code ec;
   fs::remove_all(c.bundle, ec);
+  fs::remove_all(cfg_.stateDir + "/attach/" + c.id, ec);  // conmon's, left when it exits
   TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); }));
   {
     std::lock_guard lock(mu_);

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "cgroups/cleanup.h"
@@ -124,6 +125,8 @@ Result<> Infra::stop(const Sandbox& s) {
 
 Result<> Infra::remove(const Sandbox& s) {
   if (!s.infra) return {};
+  std::error_code ec;
+  std::filesystem::remove_all(cfg_.stateDir + "/attach/" + s.id, ec);  // conmon's, left when it exits
   return storage::removeContainerDir(containersDir(), s.id);
 }
 

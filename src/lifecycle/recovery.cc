@@ -28,6 +28,11 @@ std::vector<std::string> entries(const std::string& dir) {
   return out;
 }
 
+// A pod or container id: 64 lower-case hex digits.
+bool isId(const std::string& s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 bool isTemp(const std::string& name) {
   return name.find(".tmp.") != std::string::npos;
 }
@@ -68,8 +73,9 @@ int killStrayHelpers(const config::Config& cfg) {
     if (!ours) {
       for (const auto& e : sys::processEnviron(pid)) {
         if (!e.starts_with("CNI_CONTAINERID=")) continue;
+        std::string id = e.substr(16);
         struct stat st {};
-        ours = ::stat((cniCache + e.substr(16) + ".json").c_str(), &st) == 0;
+        ours = isId(id) && ::stat((cniCache + id + ".json").c_str(), &st) == 0;
         break;
       }
     }

@@ -23,6 +23,9 @@ namespace crix::test {
 
 namespace v1 = ::runtime::v1;
 
+// A bridge and subnet of their own: other tests on this host share crixtest0.
+inline constexpr const char* kBridge = "crixrec0";
+
 // Objects on the host that belong to one test root.
 struct HostState {
   int mounts = 0;       // mount points under the root
@@ -55,9 +58,9 @@ struct HostState {
     HostState h;
     std::istringstream m(*sys::readFile("/proc/mounts"));
     for (std::string line; std::getline(m, line);) h.mounts += line.find(under) != std::string::npos;
-    h.bridgePorts = count("/sys/class/net/crixtest0/brif");
+    h.bridgePorts = count("/sys/class/net/" + std::string(kBridge) + "/brif");
     h.netnsPins = count(under + "/d/run/netns");
-    h.leases = count(under + "/ipam/crix-test", "10.199.");
+    h.leases = count(under + "/ipam/crix-test", "10.198.");
     for (const char* d : {"/d/root/containers", "/d/run/containers", "/d/run/pods", "/d/root/cni", "/d/run/exits",
                           "/d/run/attach", "/d/run/runtimes/runc"})
       h.files += count(under + d);
@@ -91,8 +94,13 @@ class RecoveryFixture : public DaemonTest {
     auto& reg = TestRegistry::get();
     ASSERT_TRUE(reg.ok()) << reg.error();
     config_ = "[image]\npause_image = \"" + reg.ref("crix/pause:1") + "\"\n" + reg.configToml();
+    std::ofstream(cniDir_ + "/10-crix-test.conflist") << R"({"cniVersion": "1.0.0", "name": "crix-test", "plugins": [
+      {"type": "bridge", "bridge": ")" << kBridge << R"(", "isGateway": true,
+       "ipam": {"type": "host-local", "subnet": "10.198.0.0/24", "dataDir": ")"
+                                                      << tmp_ / "ipam"
+                                                      << R"("}}]})";
   }
-  void TearDown() override { (void)sys::runCommand({"/sbin/ip", "link", "del", "crixtest0"}); }
+  void TearDown() override { (void)sys::runCommand({"/sbin/ip", "link", "del", kBridge}); }
 
   // A crixd that kills itself at `point`.
   std::unique_ptr<Daemon> startArmed(const std::string& point) {
