@@ -142,8 +142,6 @@ Result<> ContainerManager::load() {
 
 Result<> ContainerManager::undoCreate(const Container& c) {
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
-  // conmon first: with it gone, nothing restarts or reports the container.
-  if (int conmon = conmonPid(c); conmon > 0) ::kill(conmon, SIGKILL);
   bool ownCgroup = cfg_.cgroupDriver != "systemd" && !c.cgroupsPath.empty();
   if (!runtime->remove(c.id, true)) {
     // A runtime killed mid-create leaves its init waiting in the cgroup,
@@ -152,6 +150,10 @@ Result<> ContainerManager::undoCreate(const Container& c) {
     TRY(runtime->remove(c.id, true));
   }
   if (ownCgroup) TRY(cgroups::destroyCgroup(c.cgroupsPath));
+  // conmon reaps the container and exits by itself; killed first, it would
+  // leave the container's process to an init that may not reap it.
+  for (int i = 0; i < 100 && conmonPid(c) > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (int conmon = conmonPid(c); conmon > 0) ::kill(conmon, SIGKILL);
   ::unlink((cfg_.stateDir + "/exits/" + c.id).c_str());
   TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
   std::error_code ec;

@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <map>
+#include <thread>
 #include <vector>
 
 #include "cgroups/cleanup.h"
@@ -109,13 +112,25 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
     }
   }
 
-  // Monitors of containers without a row.
+  // Monitors of containers without a row. Those whose container was just
+  // deleted exit by themselves after reaping it; the rest are killed.
   std::string exitDir = cfg.stateDir + "/exits";
-  for (int pid : sys::listPids()) {
-    auto args = sys::processArgs(pid);
-    if (!isConmon(args) || argAfter(args, "--exit-dir") != exitDir) continue;
-    std::string id = argAfter(args, "-c");
-    if (id.empty() || isKnown(id)) continue;
+  auto strayMonitors = [&] {
+    std::map<int, std::string> found;  // pid → container id
+    for (int pid : sys::listPids()) {
+      auto args = sys::processArgs(pid);
+      if (!isConmon(args) || argAfter(args, "--exit-dir") != exitDir) continue;
+      std::string id = argAfter(args, "-c");
+      if (!id.empty() && !isKnown(id)) found[pid] = id;
+    }
+    return found;
+  };
+  auto monitors = strayMonitors();
+  for (int i = 0; i < 100 && !monitors.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    monitors = strayMonitors();
+  }
+  for (const auto& [pid, id] : monitors) {
     seen.insert(id);
     ::kill(pid, SIGKILL);
     removed("conmon", std::to_string(pid) + " " + id);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -45,8 +46,11 @@ struct HostState {
     return n;
   }
 
-  // The crix-<id> part of a process's cgroup, or "".
+  // The crix-<id> part of a process's cgroup, or "" (also for zombies:
+  // they run nothing and go when their parent reaps them).
   static std::string cgroupId(int pid) {
+    auto stat = sys::readFile("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat || stat->find(") Z ") != std::string::npos) return "";
     auto text = sys::readFile("/proc/" + std::to_string(pid) + "/cgroup");
     if (!text) return "";
     auto at = text->find("/crix-");
@@ -197,8 +201,8 @@ class RecoveryFixture : public DaemonTest {
   // container or ready pod accounts for.
   int unlistedContainerProcesses(const std::vector<v1::Container>& ctrs, const std::vector<v1::PodSandbox>& pods) {
     std::set<std::string> listed;
-    for (const auto& c : ctrs)
-      if (c.state() == v1::CONTAINER_RUNNING) listed.insert(c.id());
+    for (const auto& c : ctrs)  // a created container's runtime init waits in its cgroup
+      if (c.state() == v1::CONTAINER_RUNNING || c.state() == v1::CONTAINER_CREATED) listed.insert(c.id());
     for (const auto& p : pods)
       if (p.state() == v1::SANDBOX_READY) listed.insert(p.id());
     std::set<std::string> ours = cgroupIds_;
@@ -207,7 +211,10 @@ class RecoveryFixture : public DaemonTest {
     int n = 0;
     for (int pid : sys::listPids()) {
       std::string id = HostState::cgroupId(pid);
-      if (ours.count(id) && !listed.count(id)) ++n;
+      if (!ours.count(id) || listed.count(id)) continue;
+      ++n;
+      auto args = sys::processArgs(pid);
+      std::fprintf(stderr, "unlisted process %d of %s: %s\n", pid, id.c_str(), args.empty() ? "?" : args[0].c_str());
     }
     return n;
   }
