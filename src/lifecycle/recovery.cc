@@ -1,13 +1,16 @@
 #include "lifecycle/recovery.h"
 
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -34,6 +37,39 @@ std::vector<std::string> entries(const std::string& dir) {
 // A pod or container id: 64 lower-case hex digits.
 bool isId(const std::string& s) {
   return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// The first path component that is an id, or "".
+std::string idIn(const std::string& path) {
+  for (const auto& part : fs::path(path))
+    if (isId(part.string())) return part.string();
+  return "";
+}
+
+// Mount points (from /proc/self/mountinfo) that start with one of `prefixes`.
+std::vector<std::string> mountPointsUnder(const std::vector<std::string>& prefixes) {
+  std::vector<std::string> out;
+  auto info = sys::readFile("/proc/self/mountinfo");
+  if (!info) return out;
+  std::istringstream lines(*info);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    if (!(fields >> id >> parent >> dev >> root >> point)) continue;
+    // The kernel escapes space, tab, newline and backslash as \ooo.
+    std::string unescaped;
+    for (size_t i = 0; i < point.size(); ++i) {
+      if (point[i] == '\\' && i + 3 < point.size()) {
+        unescaped += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
+        i += 3;
+      } else {
+        unescaped += point[i];
+      }
+    }
+    for (const auto& p : prefixes)
+      if (unescaped.starts_with(p)) out.push_back(unescaped);
+  }
+  return out;
 }
 
 bool isTemp(const std::string& name) {
@@ -135,6 +171,32 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
     ::kill(pid, SIGKILL);
     removed("conmon", std::to_string(pid) + " " + id);
     ++count;
+  }
+
+  // Mount points of no known object, deepest first: runc's own bind mounts
+  // under its state directory (left when `runc create` was killed), and any
+  // rootfs, shm or netns pin that the steps below would trip over.
+  std::vector<std::pair<std::string, std::string>> mounts;  // mount point, id
+  for (const auto& mp : mountPointsUnder({cfg.root + "/", cfg.stateDir + "/"})) {
+    std::string id = idIn(mp.substr(mp.starts_with(cfg.root + "/") ? cfg.root.size() : cfg.stateDir.size()));
+    if (!id.empty() && !isKnown(id)) mounts.emplace_back(mp, id);
+  }
+  std::sort(mounts.begin(), mounts.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  for (const auto& [mp, id] : mounts) {
+    seen.insert(id);
+    if (::umount2(mp.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+      failed("mount", mp, Error::fromErrno("unmount", errno));
+      continue;
+    }
+    removed("mount", mp);
+    ++count;
+  }
+  for (const auto& [handler, h] : cfg.runtimes) {
+    for (const auto& id : entries(cfg.runtimeRoot(handler))) {
+      if (isKnown(id)) continue;
+      std::error_code ec;
+      fs::remove_all(cfg.runtimeRoot(handler) + "/" + id, ec);  // what delete left, now unmounted
+    }
   }
 
   for (const auto& dir : {cfg.root + "/containers", cfg.stateDir + "/containers", cfg.stateDir + "/pods",
