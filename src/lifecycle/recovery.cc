@@ -173,6 +173,34 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
     ++count;
   }
 
+  // CNI attachments before the netns pins, so that DEL still finds the interface.
+  std::string cniDir = cfg.root + "/cni";
+  for (const auto& name : entries(cniDir)) {
+    if (isTemp(name)) {
+      ::unlink((cniDir + "/" + name).c_str());
+      continue;
+    }
+    if (!name.ends_with(".json")) continue;
+    std::string id = name.substr(0, name.size() - 5);
+    if (known.networked.count(id)) continue;
+    if (auto r = net.del(id); !r) {
+      failed("CNI attachment", id, r.error());
+      continue;
+    }
+    removed("CNI attachment", id);
+    ++count;
+  }
+  std::string netnsDir = cfg.stateDir + "/netns";
+  for (const auto& id : entries(netnsDir)) {
+    if (known.networked.count(id)) continue;
+    if (auto r = network::removeNetns(netnsDir + "/" + id); !r) {
+      failed("netns", id, r.error());
+      continue;
+    }
+    removed("netns", netnsDir + "/" + id);
+    ++count;
+  }
+
   // Mount points of no known object, deepest first: runc's own bind mounts
   // under its state directory (left when `runc create` was killed), and any
   // rootfs, shm or netns pin that the steps below would trip over.
@@ -248,34 +276,6 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
       removed("directory", path);
       ++count;
     }
-  }
-
-  // CNI attachments before the netns pins, so that DEL still finds the interface.
-  std::string cniDir = cfg.root + "/cni";
-  for (const auto& name : entries(cniDir)) {
-    if (isTemp(name)) {
-      ::unlink((cniDir + "/" + name).c_str());
-      continue;
-    }
-    if (!name.ends_with(".json")) continue;
-    std::string id = name.substr(0, name.size() - 5);
-    if (known.networked.count(id)) continue;
-    if (auto r = net.del(id); !r) {
-      failed("CNI attachment", id, r.error());
-      continue;
-    }
-    removed("CNI attachment", id);
-    ++count;
-  }
-  std::string netnsDir = cfg.stateDir + "/netns";
-  for (const auto& id : entries(netnsDir)) {
-    if (known.networked.count(id)) continue;
-    if (auto r = network::removeNetns(netnsDir + "/" + id); !r) {
-      failed("netns", id, r.error());
-      continue;
-    }
-    removed("netns", netnsDir + "/" + id);
-    ++count;
   }
 
   // Files: exit codes and attach sockets of nothing, exec pid files (no exec

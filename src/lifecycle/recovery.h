@@ -2,15 +2,18 @@
 // row owns is found under crix's own roots and removed, one log line per
 // object. Runs before the socket is served, after PodManager::recover().
 //
-//   stray helpers    runc with crix's --root, CNI plugins working on a pod
+//   stray helpers    (first, before loading) runc with crix's --root, CNI plugins on a pod
 //                    of crix's CNI cache (started by the dead crixd) → SIGKILL
+// then, in this order:
 //   runtime state    <runtime root>/<id>                → runtime delete --force
-//   monitors         conmon with --exit-dir <state_dir>/exits and an unknown -c → SIGKILL
-//   cgroups          <hierarchy>/<parent>/crix-<id> of an id found above → kill, rmdir
+//   monitors         conmon with --exit-dir <state_dir>/exits and an unknown -c
+//                    → a second to exit after reaping, then SIGKILL
+//   CNI attachments  <root>/cni/<id>.json of no ready pod   → CNI DEL from the cache
+//   netns pins       <state_dir>/netns/<id> of no ready pod → unpin, remove
+//   mounts           any mount point under the roots naming an unknown id → unmount
+//   cgroups          <hierarchy>/crix/crix-<id> of an id found above → kill, rmdir
 //   root filesystems <root>/containers/<id>             → unmount, remove
 //   bundles          <state_dir>/containers/<id>, <state_dir>/pods/<id> (shm unmounted)
-//   netns pins       <state_dir>/netns/<id> of no ready pod → unpin, remove
-//   CNI attachments  <root>/cni/<id>.json of no ready pod   → CNI DEL from the cache
 //   leftovers        <state_dir>/exits/<id>, <state_dir>/attach/<id>, exec pid
 //                    files, temp files of atomic writes
 //
