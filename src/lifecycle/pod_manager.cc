@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,7 +92,17 @@ Result<> PodManager::load() {
       creating_.push_back(*s);
       continue;
     }
-    if (r.state == kRecordStopping) stopping_.push_back(s->id);
+    struct stat st {};
+    if (r.state == kRecordStopping) {
+      stopping_.push_back(s->id);
+    } else if (s->infra && s->state == SandboxState::Ready &&
+               ::stat((cfg_.stateDir + "/exits/" + s->id).c_str(), &st) == 0) {
+      // conmon recorded the pause process's exit while crixd was down: the
+      // pod's namespaces went with it, so recover() stops the pod and the
+      // kubelet, seeing it not ready, makes a new one.
+      log::warn("infra container exited while crixd was down", {{"pod", s->name}, {"id", s->id}});
+      stopping_.push_back(s->id);
+    }
     names_[s->name] = s->id;
     pods_[s->id] = *s;
   }

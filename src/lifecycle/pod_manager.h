@@ -58,7 +58,8 @@ class PodManager {
   Result<> load();
   // Start-up, after the containers are loaded and the container hook set,
   // before serving: rolls back pods caught in RunPodSandbox (row
-  // "creating") and finishes those caught in StopPodSandbox ("stopping").
+  // "creating"), finishes those caught in StopPodSandbox ("stopping") and
+  // stops ready pods whose infra container exited while crixd was down.
   Result<> recover();
 
   Result<std::string> run(const PodConfig& config);

@@ -244,3 +244,35 @@ TEST_F(RecoveryTest, RestartWithManyPodsKeepsThemAll) {
 
 }  // namespace
 }  // namespace crix::test
+
+namespace crix::test {
+namespace {
+
+// The pause process dies while crixd is down: at start-up the pod is
+// stopped (not ready, network released) so that the kubelet makes a new one.
+TEST_F(RecoveryTest, AnInfraContainerThatDiedWhileDownStopsItsPod) {
+  auto before = HostState::take(tmp_.path(), cgroupIds_);
+  auto d = startDaemon(config_);
+  std::string pod;
+  ASSERT_TRUE(runPod(*d, "lonely", &pod).ok()) << d->log();
+  auto pause = sys::readFile(tmp_ / ("d/run/pods/" + pod + "/infra/pidfile"));
+  ASSERT_TRUE(pause && !pause->empty());
+  rememberIds();
+  EXPECT_EQ(d->stop(SIGKILL), -SIGKILL);
+  ASSERT_EQ(::kill(std::atoi(pause->c_str()), SIGKILL), 0);
+  // conmon records the exit.
+  for (int i = 0; i < 200 && !std::filesystem::exists(tmp_ / ("d/run/exits/" + pod)); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+
+  d = startDaemon(config_);
+  auto pods = listPods(*d);
+  ASSERT_EQ(pods.size(), 1u);
+  EXPECT_EQ(pods[0].state(), v1::SANDBOX_NOTREADY) << d->log();
+  EXPECT_FALSE(std::filesystem::exists(tmp_ / ("d/run/netns/" + pod)));
+  removeAll(*d);
+  EXPECT_EQ(d->stop(), 0);
+  EXPECT_EQ(HostState::take(tmp_.path(), cgroupIds_).describe(), before.describe()) << d->log();
+}
+
+}  // namespace
+}  // namespace crix::test
