@@ -158,6 +158,29 @@ TEST_F(RecoveryTest, ChaosKillsAtRandomMoments) {
   int n = unlistedContainerProcesses(ctrs, pods);
   unlisted += n;
   EXPECT_EQ(n, 0) << d->log();
+
+  // Once more while everything is being stopped and removed at once, half
+  // of the pods stopped first and racing their removal.
+  {
+    std::vector<std::thread> removers;
+    for (size_t i = 0; i < pods.size(); ++i) {
+      removers.emplace_back([&, i] {
+        if (i % 2 == 0) (void)stopPod(*d, pods[i].id());
+        v1::RemovePodSandboxRequest req;
+        req.set_pod_sandbox_id(pods[i].id());
+        v1::RemovePodSandboxResponse resp;
+        (void)d->runtime()->RemovePodSandbox(rpcContext(60000).get(), req, &resp);
+      });
+      if (i % 2 == 0) removers.emplace_back([&, i] { (void)stopPod(*d, pods[i].id()); });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, maxMs)(rng)));
+    d->stop(SIGKILL);
+    for (auto& t : removers) t.join();
+    rememberIds();
+  }
+  d = startDaemon(config_);
+  ASSERT_TRUE(d && d->running());
+  unlisted += unlistedContainerProcesses(listContainers(*d), listPods(*d));
   removeAll(*d);
   EXPECT_EQ(d->stop(), 0);
   rememberIds();
