@@ -69,6 +69,7 @@ std::string toJson(const Container& c) {
               {"logPath", c.logPath},
               {"bundle", c.bundle},
               {"handler", c.handler},
+              {"cgroupsPath", c.cgroupsPath},
               {"pid", c.pid}}
       .dump();
 }

@@ -7,7 +7,10 @@
 //
 // A container owns its reserved name, its writable layer and rootfs
 // (<root>/containers/<id>), its bundle (<state_dir>/containers/<id>), its
-// conmon and runtime state, its exit file and its store row.
+// conmon and runtime state, its exit file and its store row. The row's
+// state column is "creating" from before CreateContainer's first host
+// effect until the container is created; a crash leaves it so, and start-up
+// rolls it back (ContainerManager::load).
 #pragma once
 
 #include <cstdint>

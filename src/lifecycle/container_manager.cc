@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "cgroups/cleanup.h"
 #include "cgroups/stats.h"
+#include "common/fault.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "lifecycle/id_prefix.h"
@@ -19,6 +21,7 @@
 #include "spec/user.h"
 #include "storage/rootfs.h"
 #include "sys/fs.h"
+#include "sys/process.h"
 
 namespace crix::lifecycle {
 namespace {
@@ -110,6 +113,18 @@ const std::vector<std::string>& ownCapabilities() {
   return caps;
 }
 
+// When a process started, in ns since the epoch: its start ticks after
+// the boot time that /proc/stat gives.
+int64_t processStartedNs(int pid) {
+  uint64_t ticks = sys::processStartTicks(pid);
+  auto stat = sys::readFile("/proc/stat");
+  auto at = stat ? stat->find("\nbtime ") : std::string::npos;
+  if (!ticks || at == std::string::npos) return nowNs();
+  int64_t boot = std::stoll(stat->substr(at + 7));
+  int64_t hz = ::sysconf(_SC_CLK_TCK);
+  return boot * 1000000000 + static_cast<int64_t>(ticks) * (1000000000 / hz);
+}
+
 }  // namespace
 
 ContainerManager::ContainerManager(const config::Config& cfg, store::StateStore& db, PodManager& pods,
@@ -129,15 +144,101 @@ Result<> ContainerManager::load() {
       log::error("cannot read container record", {{"container", r.id}, {"error", c.error().message()}});
       continue;
     }
+    if (r.state == kRecordCreating) {
+      // A crash cut CreateContainer short; the kubelet saw it fail.
+      if (auto undone = undoCreate(*c); !undone) {
+        log::error("cannot roll back half-created container",
+                   {{"container", c->name}, {"id", c->id}, {"error", undone.error().message()}});
+        names_[c->name] = c->id;  // keep it listed, so that RemoveContainer can finish the job
+        containers_[c->id] = *c;
+      }
+      continue;
+    }
+    reconcile(*c);
     names_[c->name] = c->id;
     containers_[c->id] = *c;
   }
   return {};
 }
 
-Result<> ContainerManager::persist(const Container& c) {
+Result<> ContainerManager::undoCreate(const Container& c) {
+  oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+  bool ownCgroup = cfg_.cgroupDriver != "systemd" && !c.cgroupsPath.empty();
+  if (!runtime->remove(c.id, true)) {
+    // A runtime killed mid-create leaves its init waiting in the cgroup,
+    // and state that delete may refuse until that process is gone.
+    if (ownCgroup) TRY(cgroups::destroyCgroup(c.cgroupsPath));
+    TRY(runtime->remove(c.id, true));
+  }
+  if (ownCgroup) TRY(cgroups::destroyCgroup(c.cgroupsPath));
+  // conmon reaps the container and exits by itself; killed first, it would
+  // leave the container's process to an init that may not reap it.
+  for (int i = 0; i < 100 && conmonPid(c) > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (int conmon = conmonPid(c); conmon > 0) ::kill(conmon, SIGKILL);
+  ::unlink((cfg_.stateDir + "/exits/" + c.id).c_str());
+  TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
+  std::error_code ec;
+  fs::remove_all(c.bundle, ec);
+  fs::remove_all(cfg_.stateDir + "/attach/" + c.id, ec);
+  TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); }));
+  log::info("rolled back half-created container", {{"container", c.name}, {"id", c.id}});
+  return {};
+}
+
+int ContainerManager::conmonPid(const Container& c) const {
+  auto text = sys::readFile(c.bundle + "/conmon.pid");
+  if (!text || text->empty()) return 0;
+  int pid = std::atoi(text->c_str());
+  if (pid <= 0) return 0;
+  // A recycled pid runs something else: conmon's command line names the container.
+  auto args = sys::processArgs(pid);
+  if (args.empty() || !fs::path(args[0]).filename().string().starts_with("conmon")) return 0;
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "-c" && args[i + 1] == c.id) return pid;
+  return 0;
+}
+
+void ContainerManager::reconcile(Container& c) {
+  if (c.state != ContainerState::Created && c.state != ContainerState::Running) return;
+  refresh(c);  // an exit file written while crixd was down
+  if (c.state == ContainerState::Exited) {
+    log::info("container exited while crixd was down", {{"id", c.id}, {"exit_code", c.exitCode}});
+    return;
+  }
+  // A live conmon vouches for a running container; asking the runtime
+  // costs an exec, so only what is in doubt is asked.
+  if (c.state == ContainerState::Running && conmonPid(c) > 0) return;
+  auto runtime = runtimes_.get(c.handler);
+  if (!runtime) return;
+  auto st = (*runtime)->state(c.id);
+  if (c.state == ContainerState::Created && st && st->status == "running") {
+    // Started, but the crash came before the row said so.
+    c.state = ContainerState::Running;
+    c.startedAt = processStartedNs(st->pid);
+    (void)persist(c);
+    log::info("container found running", {{"id", c.id}});
+    return;
+  }
+  if (conmonPid(c) > 0) return;  // conmon watches it and will write the exit file
+  if (st && st->status == "running") {
+    // The container outlived its monitor: it is left running, untouched,
+    // but nothing will record its exit.
+    log::warn("container runs without conmon", {{"id", c.id}});
+    return;
+  }
+  c.state = ContainerState::Exited;
+  c.exitCode = 255;
+  c.finishedAt = nowNs();
+  c.reason = "Error";
+  c.message = "conmon exited without recording the container's exit";
+  (void)persist(c);
+  log::warn("container lost its monitor; exit status unknown", {{"id", c.id}});
+}
+
+Result<> ContainerManager::persist(const Container& c, const char* recordState) {
   return db_.write([&](store::Tables& t) -> Result<> {
-    return t.putContainer({c.id, c.podId, c.name, stateName(c.state), c.createdAt, toJson(c)});
+    return t.putContainer(
+        {c.id, c.podId, c.name, recordState ? recordState : stateName(c.state), c.createdAt, toJson(c)});
   });
 }
 
@@ -185,12 +286,23 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
     std::lock_guard lock(mu_);
     names_.erase(name);
   });
+  // Intent before effect: the row names the rootfs, bundle, conmon and
+  // runtime state the next steps make (all keyed by the id).
+  c.bundle = cfg_.stateDir + "/containers/" + c.id;
+  c.cgroupsPath = cgroupsPathFor(cfg_, pod.config.cgroupParent, c.id);
+  TRY(persist(c, kRecordCreating));
+  undo.push([this, id = c.id] {
+    auto r = db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(id).map([](bool) {}); });
+    if (!r) log::warn("rollback: cannot delete container row", {{"container", id}, {"error", r.error().message()}});
+  });
+  faultPoint("ctr-after-intent");
 
   std::string containersDir = cfg_.root + "/containers";
   std::vector<std::string> lowers;
   for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
   std::string rootfs = TRY(storage::mountRootfs(containersDir, c.id, lowers));
   undo.push([containersDir, id = c.id] { (void)storage::removeContainerDir(containersDir, id); });
+  faultPoint("ctr-after-rootfs");
 
   // The user, from the container's own files.
   std::string user = img->parsed.user;
@@ -249,8 +361,7 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
     }
   }
   in.devices = devices;
-  std::string parent = pod.config.cgroupParent.empty() ? "/crix" : pod.config.cgroupParent;
-  in.cgroupsPath = cfg_.cgroupDriver == "systemd" ? parent + ":crix:" + c.id : parent + "/crix-" + c.id;
+  in.cgroupsPath = c.cgroupsPath;
   in.privileged = cc.privileged;
   in.readonlyRootfs = cc.readonlyRootfs;
   in.noNewPrivileges = cc.noNewPrivs;
@@ -286,9 +397,7 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   }
   in.maskedPaths = cc.maskedPaths;
   in.readonlyPaths = cc.readonlyPaths;
-  c.cgroupsPath = in.cgroupsPath;
 
-  c.bundle = cfg_.stateDir + "/containers/" + c.id;
   TRY(sys::mkdirAll(c.bundle, 0700));
   undo.push([bundle = c.bundle] {
     std::error_code ec;
@@ -299,10 +408,13 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
     c.logPath = pod.config.logDirectory + "/" + cc.logPath;
     TRY(sys::mkdirAll(fs::path(c.logPath).parent_path().string(), 0755));
   }
+  faultPoint("ctr-after-bundle");
   c.pid = TRY(runtime->create(
       {c.id, c.bundle, c.logPath.empty() ? c.bundle + "/ctr.log" : c.logPath, cc.tty, cc.stdin, cc.stdinOnce}));
   undo.push([runtime, id = c.id] { (void)runtime->remove(id, true); });
+  faultPoint("ctr-after-runtime-create");
   TRY(persist(c));
+  faultPoint("ctr-after-persist");
   {
     std::lock_guard lock(mu_);
     containers_[c.id] = c;
@@ -380,9 +492,11 @@ Result<> ContainerManager::start(const std::string& idOrPrefix) {
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
   int64_t started = nowNs();  // before: a short-lived process may exit before start returns
   TRY(runtime->start(c.id));
+  faultPoint("start-after-runtime");
   c.state = ContainerState::Running;
   c.startedAt = started;
   TRY(persist(c));
+  faultPoint("start-after-persist");
   std::lock_guard lock(mu_);
   auto& stored = containers_[c.id];
   // The exit monitor may have seen it exit already: keep that.
@@ -451,6 +565,7 @@ Result<> ContainerManager::remove(const std::string& idOrPrefix) {
   TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
   std::error_code ec;
   fs::remove_all(c.bundle, ec);
+  fs::remove_all(cfg_.stateDir + "/attach/" + c.id, ec);  // conmon's, left when it exits
   TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); }));
   {
     std::lock_guard lock(mu_);

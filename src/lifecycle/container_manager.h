@@ -63,6 +63,10 @@ class ContainerManager {
   ContainerManager(const config::Config& cfg, store::StateStore& db, PodManager& pods, image::ImageStore& images,
                    storage::LayerStore& layers, Runtimes& runtimes);
 
+  // Loads containers from the store, rolls back those a crash caught in
+  // CreateContainer and reconciles the rest with what really runs
+  // (exit files written while crixd was down, a start whose row was not
+  // written, a dead conmon).
   Result<> load();
   // Where container events go. Set once, before serving.
   void setEvents(EventBus* events) { events_ = events; }
@@ -91,7 +95,16 @@ class ContainerManager {
 
  private:
   Result<std::string> resolveId(const std::string& idOrPrefix) const;
-  Result<> persist(const Container& c);
+  // Writes the row; `recordState` overrides the state column with an intent.
+  Result<> persist(const Container& c, const char* recordState = nullptr);
+  // Start-up: undoes a CreateContainer a crash cut short, whichever step it reached.
+  Result<> undoCreate(const Container& c);
+  // Start-up: brings a loaded container in line with conmon, the runtime
+  // and the exit file.
+  void reconcile(Container& c);
+  // The pid of the container's conmon while it lives (checked against its
+  // command line, so a recycled pid is not taken for it), else 0.
+  int conmonPid(const Container& c) const;
   // Reads the exit file of a created or running container.
   void refresh(Container& c);
 

@@ -3,8 +3,11 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
+#include "cgroups/cleanup.h"
+#include "common/fault.h"
 #include "common/log.h"
 #include "lifecycle/instrumented.h"
 #include "spec/sandbox_spec.h"
@@ -17,6 +20,11 @@ int clampOomScoreAdj(int wanted) {
   auto own = sys::readFile("/proc/self/oom_score_adj");
   int mine = own ? std::atoi(own->c_str()) : -1000;
   return std::max(wanted, mine);
+}
+
+std::string cgroupsPathFor(const config::Config& cfg, const std::string& cgroupParent, const std::string& id) {
+  std::string parent = cgroupParent.empty() ? "/crix" : cgroupParent;
+  return cfg.cgroupDriver == "systemd" ? parent + ":crix:" + id : parent + "/crix-" + id;
 }
 
 Result<std::unique_ptr<Runtimes>> Runtimes::create(const config::Config& cfg, metrics::Registry& metrics) {
@@ -55,6 +63,7 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
   std::string rootfs = TRY(storage::mountRootfs(containersDir(), s.id, lowers));
   undo.push([this, id = s.id] { (void)storage::removeContainerDir(containersDir(), id); });
+  faultPoint("pod-after-infra-rootfs");
   s.startup.lap("rootfs");
 
   spec::SandboxSpecInput in;
@@ -73,8 +82,7 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   in.hostIpc = s.config.ipc == NamespaceMode::Node;
   in.hostPid = s.config.pid == NamespaceMode::Node;
   if (!in.hostIpc) in.shmPath = s.podDir + "/shm";
-  std::string parent = s.config.cgroupParent.empty() ? "/crix" : s.config.cgroupParent;
-  in.cgroupsPath = cfg_.cgroupDriver == "systemd" ? parent + ":crix:" + s.id : parent + "/crix-" + s.id;
+  in.cgroupsPath = cgroupsPathFor(cfg_, s.config.cgroupParent, s.id);
   in.oomScoreAdj = clampOomScoreAdj(-998);
   for (const auto& [k, v] : s.config.sysctls)
     if (!k.starts_with("net.")) in.sysctls[k] = v;  // net.* went into the pinned netns already
@@ -86,6 +94,7 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
 
   int pid = TRY(runtime->create({s.id, bundle, s.podDir + "/infra.log", false, false}));
   undo.push([runtime, id = s.id] { (void)runtime->remove(id, true); });
+  faultPoint("pod-after-infra-create");
   s.startup.lap("runtime_create");
   TRY(runtime->start(s.id));
   s.startup.lap("runtime_start");
@@ -97,6 +106,12 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
 Result<> Infra::stop(const Sandbox& s) {
   if (!s.infra) return {};
   oci::OciRuntime* runtime = TRY(runtimes_.get(s.handler));
+  if (s.infraPid == 0) {
+    // Caught before the runtime created it (recovery): a runtime process
+    // killed mid-create leaves its init in the cgroup and maybe no state.
+    (void)runtime->remove(s.id, true);
+    if (cfg_.cgroupDriver != "systemd") TRY(cgroups::destroyCgroup(cgroupsPathFor(cfg_, s.config.cgroupParent, s.id)));
+  }
   // The pause process holds no state: it is killed, not asked.
   auto st = runtime->state(s.id);
   if (st && st->status != "stopped") {
@@ -115,6 +130,8 @@ Result<> Infra::stop(const Sandbox& s) {
 
 Result<> Infra::remove(const Sandbox& s) {
   if (!s.infra) return {};
+  std::error_code ec;
+  std::filesystem::remove_all(cfg_.stateDir + "/attach/" + s.id, ec);  // conmon's, left when it exits
   return storage::removeContainerDir(containersDir(), s.id);
 }
 

@@ -49,6 +49,11 @@ class Infra {
   Runtimes& runtimes_;
 };
 
+// The cgroups path the runtime gets for container (or infra container) `id`
+// of a pod: "<parent>/crix-<id>" with cgroupfs, "<slice>:crix:<id>" with
+// systemd; the parent defaults to /crix.
+std::string cgroupsPathFor(const config::Config& cfg, const std::string& cgroupParent, const std::string& id);
+
 // The lowest oom_score_adj crixd may give a child: its own (the kernel
 // refuses lower values without CAP_SYS_RESOURCE).
 int clampOomScoreAdj(int wanted);

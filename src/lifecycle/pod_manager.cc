@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,9 +86,57 @@ Result<> PodManager::load() {
       log::error("cannot read pod record", {{"pod", r.id}, {"error", s.error().message()}});
       continue;
     }
+    // A crash cut RunPodSandbox short: recover() undoes it; the kubelet
+    // saw the call fail and will ask again.
+    if (r.state == kRecordCreating) {
+      creating_.push_back(*s);
+      continue;
+    }
+    struct stat st {};
+    if (r.state == kRecordStopping) {
+      stopping_.push_back(s->id);
+    } else if (s->infra && s->state == SandboxState::Ready &&
+               ::stat((cfg_.stateDir + "/exits/" + s->id).c_str(), &st) == 0) {
+      // conmon recorded the pause process's exit while crixd was down: the
+      // pod's namespaces went with it, so recover() stops the pod and the
+      // kubelet, seeing it not ready, makes a new one.
+      log::warn("infra container exited while crixd was down", {{"pod", s->name}, {"id", s->id}});
+      stopping_.push_back(s->id);
+    }
     names_[s->name] = s->id;
     pods_[s->id] = *s;
   }
+  return {};
+}
+
+Result<> PodManager::recover() {
+  for (const auto& s : creating_) {
+    // Everything a RunPodSandbox could have made, whichever step it reached;
+    // each undo is fine when its object was never made.
+    Sandbox made = s;
+    made.infra = s.config.pid == NamespaceMode::Pod;
+    std::string errors;
+    if (auto r = release(made); !r) errors = r.error().message();
+    if (auto r = infra_.remove(made); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
+    std::error_code ec;
+    fs::remove_all(s.podDir, ec);
+    if (!errors.empty()) {
+      // The row stays, so the next start-up tries again.
+      log::error("cannot roll back half-created pod", {{"pod", s.name}, {"id", s.id}, {"error", errors}});
+      continue;
+    }
+    TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteSandbox(s.id).map([](bool) {}); }));
+    log::info("rolled back half-created pod", {{"pod", s.name}, {"id", s.id}});
+  }
+  creating_.clear();
+  for (const auto& id : stopping_) {
+    // The kubelet asked for it: finish the stop.
+    if (auto r = stop(id); !r)
+      log::error("cannot finish stopping pod", {{"id", id}, {"error", r.error().message()}});
+    else
+      log::info("finished stopping pod", {{"id", id}});
+  }
+  stopping_.clear();
   return {};
 }
 
@@ -127,9 +176,10 @@ Result<> PodManager::validate(const PodConfig& c, std::string* handler) const {
   return {};
 }
 
-Result<> PodManager::persist(const Sandbox& s) {
+Result<> PodManager::persist(const Sandbox& s, const char* recordState) {
+  if (!recordState) recordState = s.state == SandboxState::Ready ? "ready" : "notready";
   return db_.write([&](store::Tables& t) -> Result<> {
-    return t.putSandbox({s.id, s.name, s.state == SandboxState::Ready ? "ready" : "notready", s.createdAt, toJson(s)});
+    return t.putSandbox({s.id, s.name, recordState, s.createdAt, toJson(s)});
   });
 }
 
@@ -154,10 +204,20 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     std::lock_guard lock(mu_);
     names_.erase(name);
   });
-  faultPoint("pod-after-reserve");
   s.startup.lap("reserve_name");
 
+  // Intent before effect: the row names what the next steps make (pod
+  // directory, netns pin, CNI attachment, infra container, all keyed by the
+  // id), so that a crash leaves a record for start-up to undo.
   s.podDir = cfg_.stateDir + "/pods/" + s.id;
+  if (config.network != NamespaceMode::Node) s.netnsPath = cfg_.stateDir + "/netns/" + s.id;
+  TRY(persist(s, kRecordCreating));
+  undo.push([this, id = s.id] {
+    auto r = db_.write([&](store::Tables& t) -> Result<> { return t.deleteSandbox(id).map([](bool) {}); });
+    if (!r) log::warn("rollback: cannot delete pod row", {{"pod", id}, {"error", r.error().message()}});
+  });
+  faultPoint("pod-after-intent");
+
   TRY(sys::mkdirAll(s.podDir, 0755));
   undo.push([dir = s.podDir] {
     std::error_code ec;
@@ -168,7 +228,6 @@ Result<std::string> PodManager::run(const PodConfig& config) {
 
   if (config.network != NamespaceMode::Node) {
     TRY(sys::mkdirAll(cfg_.stateDir + "/netns", 0755));
-    s.netnsPath = cfg_.stateDir + "/netns/" + s.id;
     TRY_CTX(network::createNetns(s.netnsPath), "pod " + s.name);
     undo.push([path = s.netnsPath] { (void)network::removeNetns(path); });
     faultPoint("pod-after-netns");
@@ -207,6 +266,7 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     undo.push([dir = s.podDir] { (void)unmountShm(dir); });
     s.startup.lap("shm");
   }
+  faultPoint("pod-after-files");
 
   if (config.pid == NamespaceMode::Pod) {
     TRY_CTX(infra_.start(s, undo), "pod " + s.name + " infra container");
@@ -250,9 +310,12 @@ Result<std::string> PodManager::resolveId(const std::string& idOrPrefix) const {
 Result<> PodManager::release(Sandbox& s) {
   std::string errors;
   if (auto r = infra_.stop(s); !r) errors += r.error().message();
+  faultPoint("stop-after-infra");
   if (!s.netnsPath.empty()) {
     if (auto r = net_.del(s.id); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
+    faultPoint("stop-after-cni");
     if (auto r = network::removeNetns(s.netnsPath); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
+    faultPoint("stop-after-netns");
   }
   if (auto r = unmountShm(s.podDir); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
   if (!errors.empty()) return fail(Code::Internal, "release pod " + s.id + ": " + errors);
@@ -267,10 +330,12 @@ Result<> PodManager::stop(const std::string& idOrPrefix) {
   Sandbox s = TRY(get(*id));
   if (containers_) TRY(containers_(s.id, false));
   if (s.state == SandboxState::NotReady) return {};
-  faultPoint("stop-before-release");
+  TRY(persist(s, kRecordStopping));
+  faultPoint("stop-after-intent");
   TRY(release(s));
   s.state = SandboxState::NotReady;
   TRY(persist(s));
+  faultPoint("stop-after-persist");
   std::lock_guard lock(mu_);
   pods_[s.id] = s;
   log::info("pod stopped", {{"pod", s.name}, {"id", s.id}});

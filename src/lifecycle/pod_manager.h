@@ -56,8 +56,14 @@ class PodManager {
   // Where pod events go (created and started, stopped, deleted). Set once, before serving.
   void setEvents(EventBus* events) { events_ = events; }
 
-  // Loads pods from the store (after a restart).
+  // Loads pods from the store (after a restart). Pods that a crash caught
+  // half-way wait for recover().
   Result<> load();
+  // Start-up, after the containers are loaded and the container hook set,
+  // before serving: rolls back pods caught in RunPodSandbox (row
+  // "creating"), finishes those caught in StopPodSandbox ("stopping") and
+  // stops ready pods whose infra container exited while crixd was down.
+  Result<> recover();
 
   Result<std::string> run(const PodConfig& config);
   Result<> stop(const std::string& id);
@@ -67,7 +73,9 @@ class PodManager {
 
  private:
   Result<> validate(const PodConfig& c, std::string* handler) const;
-  Result<> persist(const Sandbox& s);
+  // Writes the row; `recordState` overrides the state column with an
+  // intent (kRecordCreating, kRecordStopping).
+  Result<> persist(const Sandbox& s, const char* recordState = nullptr);
   // Releases the network and shm of a pod; safe to repeat.
   Result<> release(Sandbox& s);
   std::shared_ptr<std::mutex> lockFor(const std::string& id);
@@ -87,7 +95,14 @@ class PodManager {
   std::map<std::string, Sandbox> pods_;
   std::map<std::string, std::string> names_;  // reserved name → id
   std::map<std::string, std::shared_ptr<std::mutex>> podLocks_;
+  std::vector<Sandbox> creating_;      // found by load(), undone by recover()
+  std::vector<std::string> stopping_;  // found by load(), stopped by recover()
 };
+
+// The state column of a pod row while an operation is under way; the data
+// column keeps the sandbox as it was.
+inline constexpr const char* kRecordCreating = "creating";
+inline constexpr const char* kRecordStopping = "stopping";
 
 // Sysctls a pod may set: those namespaced by the kernel.
 bool isNamespacedSysctl(const std::string& name);

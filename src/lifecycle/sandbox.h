@@ -11,6 +11,12 @@
 // containers share one PID namespace also owns an infra container (id = the
 // pod's id, bundle <pod dir>/infra, rootfs <root>/containers/<id>). Stopping releases
 // the network (CNI DEL, netns) and the shm mount; removing releases the rest.
+//
+// The store row's state column says more than these two states: it is
+// "creating" from before RunPodSandbox's first host effect until the pod is
+// ready, and "stopping" while StopPodSandbox releases; a crash leaves it so,
+// and start-up rolls the first back and finishes the second
+// (PodManager::recover).
 #pragma once
 
 #include <cstdint>

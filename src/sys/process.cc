@@ -156,4 +156,51 @@ int exitCodeOf(int status) {
   return -1;
 }
 
+std::vector<int> listPids() {
+  std::vector<int> pids;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+namespace {
+std::vector<std::string> nulSeparated(const std::string& path) {
+  std::vector<std::string> out;
+  auto text = readFile(path);
+  if (!text) return out;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    auto end = rest.find('\0');
+    out.emplace_back(rest.substr(0, end));
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<std::string> processArgs(int pid) {
+  return nulSeparated("/proc/" + std::to_string(pid) + "/cmdline");
+}
+
+std::vector<std::string> processEnviron(int pid) {
+  return nulSeparated("/proc/" + std::to_string(pid) + "/environ");
+}
+
+uint64_t processStartTicks(int pid) {
+  auto stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return 0;
+  // The command name may hold spaces and parentheses: count fields after the last ')'.
+  auto close = stat->rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(stat->substr(close + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && in >> field; ++i)
+    if (i == 22) return std::stoull(field);
+  return 0;
+}
+
 }  // namespace crix::sys

@@ -40,4 +40,13 @@ void killTree(int pid);
 // The exit code of a wait status: the code, or 128 + the signal.
 int exitCodeOf(int status);
 
+// What /proc tells about other processes; each is empty (or 0) once the
+// process is gone.
+std::vector<int> listPids();
+std::vector<std::string> processArgs(int pid);     // /proc/<pid>/cmdline, split at NULs
+std::vector<std::string> processEnviron(int pid);  // /proc/<pid>/environ, split at NULs
+// Field 22 of /proc/<pid>/stat: clock ticks after boot. Together with the
+// pid it names one process: a recycled pid has a later start time.
+uint64_t processStartTicks(int pid);
+
 }  // namespace crix::sys

@@ -1,5 +1,9 @@
 #include "sys/process.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace crix::sys {
@@ -47,6 +51,26 @@ TEST(Process, PassesAnExplicitEnvironment) {
   auto r = runCommand({"/bin/sh", "-c", "echo $CRIX_X"}, {.env = {"CRIX_X=42"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->out, "42\n");
+}
+
+}  // namespace
+}  // namespace crix::sys
+
+namespace crix::sys {
+namespace {
+
+TEST(Proc, ReadsThisProcess) {
+  int self = ::getpid();
+  auto pids = listPids();
+  EXPECT_NE(std::find(pids.begin(), pids.end(), self), pids.end());
+  auto args = processArgs(self);
+  ASSERT_FALSE(args.empty());
+  EXPECT_NE(args[0].find("crix_unit_tests"), std::string::npos) << args[0];
+  EXPECT_GT(processStartTicks(self), 0u);
+  // The start time names one process: a child started later has a later one.
+  EXPECT_GE(processStartTicks(self), processStartTicks(1));
+  EXPECT_TRUE(processArgs(-5).empty());
+  EXPECT_EQ(processStartTicks(-5), 0u);
 }
 
 }  // namespace

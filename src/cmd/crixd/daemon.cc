@@ -20,6 +20,7 @@
 #include "lifecycle/exit_monitor.h"
 #include "lifecycle/instrumented.h"
 #include "lifecycle/pod_manager.h"
+#include "lifecycle/recovery.h"
 #include "lifecycle/runtime_health.h"
 #include "metrics/exposition.h"
 #include "metrics/metrics_server.h"
@@ -112,6 +113,11 @@ int runDaemon(const config::Config& cfg) {
   auto runtimes = lifecycle::Runtimes::create(cfg, metricRegistry);
   if (!runtimes) return failStartup(runtimes.error());
   lifecycle::Infra infra(cfg, images, **layers, **runtimes);
+  // Recovery, before serving: helpers of the previous crixd die first, then
+  // half-done operations are finished or undone from their rows, then what
+  // no row owns is swept (lifecycle/recovery.h).
+  auto recoveryStarted = std::chrono::steady_clock::now();
+  int strays = lifecycle::killStrayHelpers(cfg);
   lifecycle::PodManager pods(cfg, **store, network, infra, metricRegistry);
   if (auto loaded = pods.load(); !loaded) return failStartup(loaded.error().wrap("load pods"));
   lifecycle::ContainerManager containers(cfg, **store, pods, images, **layers, **runtimes);
@@ -124,6 +130,23 @@ int runDaemon(const config::Config& cfg) {
       lifecycle::ExitMonitor::start(cfg.stateDir + "/exits", [&](const std::string& id) { containers.onExit(id); });
   if (!exitMonitor) return failStartup(exitMonitor.error());
   pods.setContainerHook([&](const std::string& pod, bool remove) { return containers.forPod(pod, remove); });
+  if (auto recovered = pods.recover(); !recovered) return failStartup(recovered.error().wrap("recover pods"));
+  lifecycle::KnownObjects known;
+  auto podList = pods.list({});
+  auto containerList = containers.list({});
+  for (const auto& p : podList) {
+    known.pods.insert(p.id);
+    if (p.state == lifecycle::SandboxState::Ready && !p.netnsPath.empty()) known.networked.insert(p.id);
+  }
+  for (const auto& c : containerList) known.containers.insert(c.id);
+  int orphans = lifecycle::sweepOrphans(cfg, network, **runtimes, known);
+  log::info("recovered", {{"pods", podList.size()},
+                          {"containers", containerList.size()},
+                          {"stray_helpers", strays},
+                          {"orphans", orphans},
+                          {"recovery_us", std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::steady_clock::now() - recoveryStarted)
+                                              .count()}});
   addStateCollector(metricRegistry, pods, containers);
 
   server::StreamingBackend streamingBackend(containers, pods);
