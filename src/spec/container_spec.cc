@@ -87,7 +87,8 @@ json buildContainerSpec(const ContainerSpecInput& in) {
   ns("ipc", in.hostIpc, in.ipcnsPath);
 
   json caps = in.capabilities;
-  json resources{{"devices", json::array({{{"allow", in.privileged}, {"access", "rwm"}}})}};
+  bool allDevices = in.privileged && !in.withoutHostDevices;
+  json resources{{"devices", json::array({{{"allow", allDevices}, {"access", "rwm"}}})}};
   json cpu = json::object(), memory = json::object();
   if (in.cpuShares > 0) cpu["shares"] = in.cpuShares;
   if (in.cpuQuota > 0) cpu["quota"] = in.cpuQuota;
