@@ -1,45 +1,44 @@
 #include "lifecycle/infra.h"
 
+#include <glob.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include "common/log.h"
 #include "lifecycle/instrumented.h"
+#include "spec/gvisor_mounts.h"
+#include "spec/handler_spec.h"
 #include "spec/sandbox_spec.h"
 #include "storage/rootfs.h"
 #include "sys/fs.h"
 
 namespace crix::lifecycle {
 
+Result<> applyHandlerRules(const config::Config& cfg, const Runtimes& runtimes, const std::string& handler,
+                           nlohmann::json& spec) {
+  if (isSandboxed(cfg.runtimes.at(handler))) {
+    auto glob = [](const std::string& pattern) {
+      std::vector<std::string> out;
+      glob_t g{};
+      if (::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+      ::globfree(&g);
+      std::sort(out.begin(), out.end());
+      return out;
+    };
+    TRY(spec::rewriteGvisorMountHints(spec, cfg.kubeletPodsDir, glob));
+  }
+  if (const auto* base = runtimes.baseSpec(handler)) spec = spec::overBaseSpec(*base, spec);
+  return {};
+}
+
 int clampOomScoreAdj(int wanted) {
   auto own = sys::readFile("/proc/self/oom_score_adj");
   int mine = own ? std::atoi(own->c_str()) : -1000;
   return std::max(wanted, mine);
-}
-
-Result<std::unique_ptr<Runtimes>> Runtimes::create(const config::Config& cfg, metrics::Registry& metrics) {
-  auto r = std::make_unique<Runtimes>();
-  auto conmon = sys::lookPath(cfg.conmon);
-  for (const auto& [name, h] : cfg.runtimes) {
-    auto bin = sys::lookPath(h.path);
-    if (!conmon || !bin) {
-      r->broken_[name] = !conmon ? conmon.error().message() : bin.error().message();
-      continue;
-    }
-    TRY(sys::mkdirAll(cfg.runtimeRoot(name), 0700));
-    r->byHandler_[name] = std::make_unique<TimedOciRuntime>(
-        oci::makeConmonRuntime({*conmon, *bin, cfg.runtimeRoot(name), cfg.stateDir, -1}), metrics);
-  }
-  return r;
-}
-
-Result<oci::OciRuntime*> Runtimes::get(const std::string& handler) const {
-  if (auto it = byHandler_.find(handler); it != byHandler_.end()) return it->second.get();
-  if (auto it = broken_.find(handler); it != broken_.end())
-    return fail(Code::FailedPrecondition, "runtime handler " + handler + " cannot run: " + it->second);
-  return fail(Code::InvalidArgument, "unknown runtime handler \"" + handler + "\"");
 }
 
 Result<> Infra::start(Sandbox& s, Rollback& undo) {
@@ -74,10 +73,19 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   in.oomScoreAdj = clampOomScoreAdj(-998);
   for (const auto& [k, v] : s.config.sysctls)
     if (!k.starts_with("net.")) in.sysctls[k] = v;  // net.* went into the pinned netns already
-  in.annotations = {{"io.kubernetes.cri.container-type", "sandbox"}, {"io.kubernetes.cri.sandbox-id", s.id}};
+  const auto& handler = cfg_.runtimes.at(s.handler);
+  in.annotations = spec::passedAnnotations(handler.allowedAnnotations, s.config.annotations, {});
+  in.annotations[spec::kContainerTypeAnnotation] = "sandbox";
+  in.annotations[spec::kSandboxIdAnnotation] = s.id;
+  in.annotations["io.kubernetes.cri.sandbox-name"] = s.config.metadata.name;
+  in.annotations["io.kubernetes.cri.sandbox-namespace"] = s.config.metadata.ns;
+  in.annotations["io.kubernetes.cri.sandbox-uid"] = s.config.metadata.uid;
+  if (!s.config.logDirectory.empty()) in.annotations[spec::kSandboxLogDirAnnotation] = s.config.logDirectory;
+  nlohmann::json config = spec::buildSandboxSpec(in);
+  TRY(applyHandlerRules(cfg_, runtimes_, s.handler, config));
   std::string bundle = s.podDir + "/infra";
   TRY(sys::mkdirAll(bundle, 0700));
-  TRY(sys::writeFileAtomic(bundle + "/config.json", spec::buildSandboxSpec(in).dump(2), 0600));
+  TRY(sys::writeFileAtomic(bundle + "/config.json", config.dump(2), 0600));
   s.startup.lap("spec");
 
   int pid = TRY(runtime->create({s.id, bundle, s.podDir + "/infra.log", false, false}));

@@ -279,10 +279,11 @@ class Attachment final : public StreamProcess {
 
 }  // namespace
 
-Result<std::unique_ptr<StreamProcess>> startExec(const std::string& runtime, const std::string& root,
-                                                 const std::string& pidFile, const std::string& id,
-                                                 const std::vector<std::string>& args, const ExecStreamOptions& opts) {
-  std::vector<std::string> argv = {runtime, "--root=" + root, "exec", "--pid-file", pidFile};
+Result<std::unique_ptr<StreamProcess>> startExec(const std::vector<std::string>& runtime, const std::string& pidFile,
+                                                 const std::string& id, const std::vector<std::string>& args,
+                                                 const ExecStreamOptions& opts) {
+  std::vector<std::string> argv = runtime;
+  argv.insert(argv.end(), {"exec", "--pid-file", pidFile});
   if (opts.tty) argv.insert(argv.end(), {"--tty", "--env", "TERM=xterm"});
   argv.push_back(id);
   argv.insert(argv.end(), args.begin(), args.end());

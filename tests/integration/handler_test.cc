@@ -1,0 +1,243 @@
+// Runtime handlers against the real crixd: a second runc-backed handler
+// with its own rules, handlers that cannot run (a missing binary, crun on
+// this host's hybrid cgroups), Status's handler list, and a gVisor pod
+// under runsc (ptrace platform) whose containers share a volume and /dev/shm.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cgroups/host_layout.h"
+#include "integration/daemon_fixture.h"
+#include "integration/pod_fixture.h"
+#include "integration/registry_fixture.h"
+#include "sys/fs.h"
+#include "sys/process.h"
+
+namespace crix::test {
+namespace {
+
+namespace v1 = ::runtime::v1;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json readJson(const std::string& path) {
+  auto text = sys::readFile(path);
+  return text ? json::parse(*text, nullptr, false) : json();
+}
+
+bool crunRefusesThisHost() {
+  auto layout = cgroups::readHostLayout();
+  return layout.mode == cgroups::HostMode::Hybrid && !layout.v2Controllers.empty();
+}
+
+using HandlerStatusTest = DaemonTest;
+
+TEST_F(HandlerStatusTest, StatusListsEveryHandlerAndWhyOneCannotRun) {
+  auto d = startDaemon(
+      "[runtimes.runc2]\npath = \"runc\"\n"
+      "[runtimes.gone]\npath = \"/nonexistent/runtime\"\n"
+      "[runtimes.crun]\npath = \"crun\"\n");
+  v1::StatusRequest req;
+  req.set_verbose(true);
+  v1::StatusResponse resp;
+  ASSERT_TRUE(d->runtime()->Status(rpcContext().get(), req, &resp).ok());
+  std::vector<std::string> names;
+  for (const auto& h : resp.runtime_handlers()) {
+    names.push_back(h.name());
+    EXPECT_FALSE(h.features().recursive_read_only_mounts()) << h.name();
+    EXPECT_FALSE(h.features().user_namespaces()) << h.name();
+  }
+  // The default first, under "" and its own name; then the rest by name.
+  EXPECT_EQ(names, (std::vector<std::string>{"", "runc", "crun", "gone", "runc2"}));
+
+  json info = json::parse(resp.info().at("runtimeHandlers"));
+  std::map<std::string, json> byName;
+  for (const auto& h : info) byName[h["name"]] = h;
+  EXPECT_TRUE(byName["runc"]["ready"]) << byName["runc"];
+  EXPECT_TRUE(byName["runc"]["default"]);
+  EXPECT_TRUE(byName["runc2"]["ready"]) << byName["runc2"];
+  EXPECT_FALSE(byName["gone"]["ready"]);
+  EXPECT_NE(byName["gone"]["reason"].get<std::string>().find("/nonexistent/runtime"), std::string::npos)
+      << byName["gone"];
+  if (sys::lookPath("crun") && crunRefusesThisHost()) {
+    EXPECT_FALSE(byName["crun"]["ready"]);
+    EXPECT_NE(byName["crun"]["reason"].get<std::string>().find("crun refuses this host's hybrid cgroups"),
+              std::string::npos)
+        << byName["crun"];
+  }
+  // The default handler is fine, so the runtime is ready.
+  EXPECT_TRUE(resp.status().conditions(0).status()) << resp.status().conditions(0).message();
+}
+
+TEST_F(HandlerStatusTest, PodsAskingForABadHandlerAreRefused) {
+  auto d = startDaemon("[runtimes.gone]\npath = \"/nonexistent/runtime\"\n[runtimes.crun]\npath = \"crun\"\n");
+  auto run = [&](const std::string& handler) {
+    v1::RunPodSandboxRequest req;
+    auto* c = req.mutable_config();
+    c->mutable_metadata()->set_name("p-" + handler);
+    c->mutable_metadata()->set_namespace_("default");
+    c->mutable_metadata()->set_uid("uid-" + handler);
+    req.set_runtime_handler(handler);
+    v1::RunPodSandboxResponse resp;
+    return d->runtime()->RunPodSandbox(rpcContext(30000).get(), req, &resp);
+  };
+  auto unknown = run("nope");
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(unknown.error_message().find("unknown runtime handler \"nope\" (known: crun, gone, runc)"),
+            std::string::npos)
+      << unknown.error_message();
+
+  auto gone = run("gone");
+  EXPECT_EQ(gone.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(gone.error_message().find("runtime handler gone cannot run"), std::string::npos) << gone.error_message();
+
+  if (sys::lookPath("crun") && crunRefusesThisHost()) {
+    auto crun = run("crun");
+    EXPECT_EQ(crun.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_NE(crun.error_message().find("crun refuses this host's hybrid cgroups"), std::string::npos)
+        << crun.error_message();
+  }
+  v1::ListPodSandboxResponse listed;
+  ASSERT_TRUE(d->runtime()->ListPodSandbox(rpcContext().get(), {}, &listed).ok());
+  EXPECT_EQ(listed.items_size(), 0);  // nothing half-made is left
+}
+
+// A second runc-backed handler with runtime args, an annotation allow-list
+// and privileged_without_host_devices.
+class Runc2Test : public PodFixture {
+ protected:
+  std::string moreToml() override {
+    return "[runtimes.runc2]\npath = \"runc\"\nruntime_args = [\"--log-format=json\"]\n"
+           "allowed_annotations = [\"io.example.*\"]\nprivileged_without_host_devices = true\n";
+  }
+  void preparePod(v1::RunPodSandboxRequest& run) override {
+    run.set_runtime_handler("runc2");
+    (*run.mutable_config()->mutable_annotations())["io.example.pod"] = "from-pod";
+    (*run.mutable_config()->mutable_annotations())["other.pod"] = "kept-out";
+  }
+};
+
+TEST_F(Runc2Test, ContainersRunUnderThePodsHandler) {
+  auto c = config("two", {"sh", "-c", "echo under-runc2"});
+  (*c.mutable_annotations())["io.example.ctr"] = "from-ctr";
+  (*c.mutable_annotations())["other.ctr"] = "kept-out";
+  std::string id;
+  auto s = create(c, &id);
+  ASSERT_TRUE(s.ok()) << s.error_message() << d_->log();
+  // runc2 has its own --root, so the container is in its state, not runc's.
+  EXPECT_TRUE(fs::exists(tmp_ / ("d/run/runtimes/runc2/" + id)));
+  EXPECT_FALSE(fs::exists(tmp_ / ("d/run/runtimes/runc/" + id)));
+  json spec = readJson(tmp_ / ("d/run/containers/" + id + "/config.json"));
+  EXPECT_EQ(spec["annotations"]["io.example.pod"], "from-pod");
+  EXPECT_EQ(spec["annotations"]["io.example.ctr"], "from-ctr");
+  EXPECT_FALSE(spec["annotations"].contains("other.pod"));
+  EXPECT_FALSE(spec["annotations"].contains("other.ctr"));
+  EXPECT_EQ(spec["annotations"]["io.kubernetes.cri.sandbox-id"], pod_);
+  ASSERT_TRUE(start(id).ok());
+  auto st = waitExit(id);
+  EXPECT_EQ(st.exit_code(), 0);
+  EXPECT_NE(sys::readFile(st.log_path())->find(" stdout F under-runc2\n"), std::string::npos);
+}
+
+// gVisor: runsc on the ptrace platform. The pod's EmptyDir "cache" lives in
+// a kubelet-style pods directory; /dev/shm is the pod's.
+class GvisorTest : public PodFixture {
+ protected:
+  void SetUp() override {
+    if (!sys::lookPath("runsc")) GTEST_SKIP() << "runsc is not installed (Debian package runsc)";
+    fs::create_directories(emptyDir());
+    PodFixture::SetUp();
+  }
+  std::string podsDir() const { return tmp_ / "kubelet/pods"; }
+  std::string emptyDir() const { return podsDir() + "/pod-uid/volumes/kubernetes.io~empty-dir/cache"; }
+  std::string moreToml() override {
+    return "[runtime]\nkubelet_pods_dir = \"" + podsDir() +
+           "\"\n[runtimes.gvisor]\npath = \"runsc\"\n"
+           "runtime_args = [\"--platform=ptrace\"]\nallowed_annotations = [\"dev.gvisor.*\"]\n";
+  }
+  void preparePod(v1::RunPodSandboxRequest& run) override {
+    run.set_runtime_handler("gvisor");
+    // The kubelet's layout: <logs>/<namespace>_<name>_<uid>.
+    run.mutable_config()->set_log_directory(tmp_ / "logs/default_pod_pod-uid");
+    auto& a = *run.mutable_config()->mutable_annotations();
+    a["dev.gvisor.spec.mount.cache.type"] = "bind";
+    a["dev.gvisor.spec.mount.cache.share"] = "pod";
+    a["dev.gvisor.spec.mount.cache.options"] = "rw";
+  }
+  v1::ContainerConfig withCache(v1::ContainerConfig c) {
+    auto* m = c.add_mounts();
+    m->set_container_path("/cache");
+    m->set_host_path(emptyDir());
+    return c;
+  }
+  std::string exec(const std::string& id, const std::string& script, int* code = nullptr) {
+    v1::ExecSyncRequest ex;
+    ex.set_container_id(id);
+    for (const char* a : {"sh", "-c"}) ex.add_cmd(a);
+    ex.add_cmd(script);
+    ex.set_timeout(20);
+    v1::ExecSyncResponse out;
+    auto s = d_->runtime()->ExecSync(rpcContext(30000).get(), ex, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (code) *code = out.exit_code();
+    return out.stdout() + out.stderr();
+  }
+};
+
+TEST_F(GvisorTest, TwoContainersShareAVolumeAndShm) {
+  // The infra container made the sandbox, with the hints runsc reads.
+  json sandbox = readJson(tmp_ / ("d/run/pods/" + pod_ + "/infra/config.json"));
+  const auto& a = sandbox["annotations"];
+  EXPECT_EQ(a["io.kubernetes.cri.container-type"], "sandbox");
+  EXPECT_EQ(a["io.kubernetes.cri.sandbox-id"], pod_);
+  EXPECT_EQ(a["dev.gvisor.spec.mount.cache.source"], emptyDir());
+  EXPECT_EQ(a["dev.gvisor.spec.mount.cache.type"], "tmpfs");  // an EmptyDir
+  EXPECT_EQ(a["dev.gvisor.spec.mount.gvisorinternaldevshm.type"], "tmpfs");
+  EXPECT_EQ(a["dev.gvisor.spec.mount.gvisorinternaldevshm.share"], "pod");
+  EXPECT_EQ(a["dev.gvisor.spec.mount.gvisorinternaldevshm.source"], tmp_ / ("d/run/pods/" + pod_ + "/shm"));
+
+  std::string writer, reader;
+  auto s = create(withCache(config("writer", {"sh", "-c",
+                                              "echo from-writer > /cache/note; echo shm-note > /dev/shm/note; "
+                                              "dmesg | head -n 1; sleep 300"})),
+                  &writer);
+  ASSERT_TRUE(s.ok()) << s.error_message() << d_->log();
+  json spec = readJson(tmp_ / ("d/run/containers/" + writer + "/config.json"));
+  EXPECT_EQ(spec["annotations"]["io.kubernetes.cri.container-type"], "container");
+  EXPECT_EQ(spec["annotations"]["io.kubernetes.cri.sandbox-id"], pod_);
+  for (const auto& m : spec["mounts"]) {
+    if (m["destination"] == "/dev/shm") {
+      EXPECT_EQ(m["type"], "tmpfs") << m;
+    }
+    if (m["destination"] == "/cache") {
+      EXPECT_EQ(m["type"], "bind") << m;  // a disk EmptyDir
+    }
+  }
+  ASSERT_TRUE(start(writer).ok()) << d_->log();
+  s = create(withCache(config("reader", {"sleep", "300"})), &reader);
+  ASSERT_TRUE(s.ok()) << s.error_message() << d_->log();
+  ASSERT_TRUE(start(reader).ok()) << d_->log();
+
+  std::string seen;
+  for (int i = 0; i < 100 && seen.find("from-writer") == std::string::npos; ++i) {
+    seen = exec(reader, "cat /cache/note /dev/shm/note 2>&1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(seen.find("from-writer"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("shm-note"), std::string::npos) << seen;
+  // /dev/shm is a tmpfs inside the sandbox (shm_open needs one there).
+  EXPECT_NE(exec(reader, "grep ' /dev/shm ' /proc/mounts").find("tmpfs"), std::string::npos);
+  // The kernel the containers see is gVisor's.
+  std::string log;
+  for (int i = 0; i < 100 && log.find("gVisor") == std::string::npos; ++i) {
+    log = sys::readFile(status(writer).log_path()).value_or("");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(log.find("gVisor"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace crix::test
