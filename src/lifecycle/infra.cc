@@ -91,7 +91,17 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   int pid = TRY(runtime->create({s.id, bundle, s.podDir + "/infra.log", false, false}));
   undo.push([runtime, id = s.id] { (void)runtime->remove(id, true); });
   s.startup.lap("runtime_create");
-  TRY(runtime->start(s.id));
+  if (auto started = runtime->start(s.id); !started) {
+    // Say what to do about a runsc that misjudges this kernel's namespaces.
+    if (isSandboxed(handler) && started.error().message().find("cannot run with network enabled in root network "
+                                                               "namespace") != std::string::npos)
+      return fail(started.error().code(),
+                  started.error().message() +
+                      " (runsc releases before 2023 take any network namespace for the host's on newer kernels: "
+                      "they test for /proc/sys/net/core/rmem_default; give handler " +
+                      s.handler + " runtime_args = [\"--network=host\"] or install a newer runsc)");
+    return fail(started.error());
+  }
   s.startup.lap("runtime_start");
   s.infra = true;
   s.infraPid = pid;
