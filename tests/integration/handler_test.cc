@@ -251,5 +251,37 @@ TEST_F(GvisorTest, TwoContainersShareAVolumeAndShm) {
   EXPECT_NE(log.find("gVisor"), std::string::npos) << log;
 }
 
+TEST_F(GvisorTest, ExitCodesLogsAndStop) {
+  // conmon reaps the start shim's waiter: the container's own status.
+  std::string quick, sleeper;
+  ASSERT_TRUE(create(config("quick", {"sh", "-c", "echo out; echo err >&2; exit 3"}), &quick).ok()) << d_->log();
+  auto started = start(quick);
+  ASSERT_TRUE(started.ok()) << started.error_message();
+  auto st = waitExit(quick);
+  EXPECT_EQ(st.state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(st.exit_code(), 3);
+  std::string log = sys::readFile(st.log_path()).value_or("");
+  EXPECT_NE(log.find(" stdout F out\n"), std::string::npos) << log;
+  EXPECT_NE(log.find(" stderr F err\n"), std::string::npos) << log;
+
+  ASSERT_TRUE(create(config("sleeper", {"sleep", "300"}), &sleeper).ok());
+  ASSERT_TRUE(start(sleeper).ok());
+  int code = 0;
+  EXPECT_EQ(exec(sleeper, "echo -n in-gvisor; exit 7", &code), "in-gvisor");
+  EXPECT_EQ(code, 7);
+  v1::StopContainerRequest stop;
+  stop.set_container_id(sleeper);
+  stop.set_timeout(5);
+  v1::StopContainerResponse stopped;
+  ASSERT_TRUE(d_->runtime()->StopContainer(rpcContext(30000).get(), stop, &stopped).ok());
+  EXPECT_EQ(status(sleeper).state(), v1::CONTAINER_EXITED);
+
+  auto tty = config("tty", {"sh"});
+  tty.set_tty(true);
+  auto refused = create(tty, nullptr);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("not supported under gVisor"), std::string::npos) << refused.error_message();
+}
+
 }  // namespace
 }  // namespace crix::test
