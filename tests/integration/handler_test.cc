@@ -39,7 +39,8 @@ TEST_F(HandlerStatusTest, StatusListsEveryHandlerAndWhyOneCannotRun) {
   auto d = startDaemon(
       "[runtimes.runc2]\npath = \"runc\"\n"
       "[runtimes.gone]\npath = \"/nonexistent/runtime\"\n"
-      "[runtimes.crun]\npath = \"crun\"\n");
+      "[runtimes.crun]\npath = \"crun\"\n"
+      "[runtimes.nomonitor]\npath = \"runc\"\nmonitor_path = \"/nonexistent/conmon\"\n");
   v1::StatusRequest req;
   req.set_verbose(true);
   v1::StatusResponse resp;
@@ -51,7 +52,7 @@ TEST_F(HandlerStatusTest, StatusListsEveryHandlerAndWhyOneCannotRun) {
     EXPECT_FALSE(h.features().user_namespaces()) << h.name();
   }
   // The default first, under "" and its own name; then the rest by name.
-  EXPECT_EQ(names, (std::vector<std::string>{"", "runc", "crun", "gone", "runc2"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"", "runc", "crun", "gone", "nomonitor", "runc2"}));
 
   json info = json::parse(resp.info().at("runtimeHandlers"));
   std::map<std::string, json> byName;
@@ -62,6 +63,9 @@ TEST_F(HandlerStatusTest, StatusListsEveryHandlerAndWhyOneCannotRun) {
   EXPECT_FALSE(byName["gone"]["ready"]);
   EXPECT_NE(byName["gone"]["reason"].get<std::string>().find("/nonexistent/runtime"), std::string::npos)
       << byName["gone"];
+  EXPECT_FALSE(byName["nomonitor"]["ready"]);
+  EXPECT_NE(byName["nomonitor"]["reason"].get<std::string>().find("monitor: "), std::string::npos)
+      << byName["nomonitor"];
   if (sys::lookPath("crun") && crunRefusesThisHost()) {
     EXPECT_FALSE(byName["crun"]["ready"]);
     EXPECT_NE(byName["crun"]["reason"].get<std::string>().find("crun refuses this host's hybrid cgroups"),
@@ -110,8 +114,13 @@ TEST_F(HandlerStatusTest, PodsAskingForABadHandlerAreRefused) {
 class Runc2Test : public PodFixture {
  protected:
   std::string moreToml() override {
+    // An operator's base spec: an rlimit that crix itself never sets.
+    std::ofstream(tmp_ / "base.json") << R"({"process": {"rlimits": [{"type": "RLIMIT_NOFILE", "hard": 4242, )"
+                                      << R"("soft": 4242}], "cwd": "/nowhere"}, "annotations": {"from.base": "1"}})";
     return "[runtimes.runc2]\npath = \"runc\"\nruntime_args = [\"--log-format=json\"]\n"
-           "allowed_annotations = [\"io.example.*\"]\nprivileged_without_host_devices = true\n";
+           "allowed_annotations = [\"io.example.*\"]\nprivileged_without_host_devices = true\n"
+           "base_spec = \"" +
+           std::string(tmp_ / "base.json") + "\"\n";
   }
   void preparePod(v1::RunPodSandboxRequest& run) override {
     run.set_runtime_handler("runc2");
@@ -121,7 +130,7 @@ class Runc2Test : public PodFixture {
 };
 
 TEST_F(Runc2Test, ContainersRunUnderThePodsHandler) {
-  auto c = config("two", {"sh", "-c", "echo under-runc2"});
+  auto c = config("two", {"sh", "-c", "echo under-runc2; ulimit -n; pwd"});
   (*c.mutable_annotations())["io.example.ctr"] = "from-ctr";
   (*c.mutable_annotations())["other.ctr"] = "kept-out";
   std::string id;
@@ -136,10 +145,47 @@ TEST_F(Runc2Test, ContainersRunUnderThePodsHandler) {
   EXPECT_FALSE(spec["annotations"].contains("other.pod"));
   EXPECT_FALSE(spec["annotations"].contains("other.ctr"));
   EXPECT_EQ(spec["annotations"]["io.kubernetes.cri.sandbox-id"], pod_);
+  EXPECT_EQ(spec["annotations"]["from.base"], "1");        // the base spec is under ours
+  EXPECT_EQ(spec["process"]["rlimits"][0]["hard"], 4242);  // what we do not set is the base's
+  EXPECT_EQ(spec["process"]["cwd"], "/home/crix");         // what we set is ours (the image's)
   ASSERT_TRUE(start(id).ok());
   auto st = waitExit(id);
   EXPECT_EQ(st.exit_code(), 0);
-  EXPECT_NE(sys::readFile(st.log_path())->find(" stdout F under-runc2\n"), std::string::npos);
+  std::string log = sys::readFile(st.log_path()).value_or("");
+  EXPECT_NE(log.find(" stdout F under-runc2\n"), std::string::npos) << log;
+  EXPECT_NE(log.find(" stdout F 4242\n"), std::string::npos) << log;
+}
+
+// crun where the cgroups allow it: packaging/crun-v1 runs crun in a mount
+// namespace without the hybrid v2 hierarchy, so that crun manages v1 only.
+// The pod shares its PID namespace, so the infra container runs too.
+class CrunTest : public PodFixture {
+ protected:
+  void SetUp() override {
+    if (!sys::lookPath("crun") || !sys::lookPath("unshare")) GTEST_SKIP() << "crun or unshare is not installed";
+    PodFixture::SetUp();
+  }
+  std::string moreToml() override {
+    return "[runtimes.crun]\npath = \"" + std::string(CRIX_SOURCE_DIR) + "/packaging/crun-v1\"\n";
+  }
+  void preparePod(v1::RunPodSandboxRequest& run) override {
+    run.set_runtime_handler("crun");
+    run.mutable_config()->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        v1::NamespaceMode::POD);
+  }
+};
+
+TEST_F(CrunTest, APodRunsUnderCrun) {
+  std::string id;
+  auto s = create(config("c", {"sh", "-c", "echo under-crun; grep -c . /proc/self/cgroup; exit 4"}), &id);
+  ASSERT_TRUE(s.ok()) << s.error_message() << d_->log();
+  EXPECT_TRUE(fs::exists(tmp_ / ("d/run/runtimes/crun/" + id)));  // crun's own state
+  auto started = start(id);
+  ASSERT_TRUE(started.ok()) << started.error_message() << d_->log();
+  auto st = waitExit(id);
+  EXPECT_EQ(st.exit_code(), 4);
+  std::string log = sys::readFile(st.log_path()).value_or("");
+  EXPECT_NE(log.find(" stdout F under-crun\n"), std::string::npos) << log;
 }
 
 // gVisor: runsc on the ptrace platform. The pod's EmptyDir "cache" lives in
