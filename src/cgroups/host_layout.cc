@@ -21,6 +21,14 @@ HostLayout readHostLayout(const std::string& root) {
   return {HostMode::Hybrid, list};
 }
 
+std::optional<std::string> crunRefusal(const HostLayout& layout) {
+  if (layout.mode != HostMode::Hybrid || layout.v2Controllers.empty()) return std::nullopt;
+  return "crun refuses this host's hybrid cgroups: the v2 hierarchy at /sys/fs/cgroup/unified holds controllers (" +
+         layout.v2Controllers +
+         ") and crun runs no container until they move back to v1 or the host boots with cgroup v2 only "
+         "(systemd.unified_cgroup_hierarchy=1); packaging/crun-v1 runs crun with that hierarchy hidden";
+}
+
 const char* hostModeName(HostMode mode) {
   switch (mode) {
     case HostMode::Legacy: return "legacy (cgroup v1)";

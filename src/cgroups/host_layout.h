@@ -8,6 +8,7 @@
 // controller; runc and runsc use the v1 hierarchies and do not mind.
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace crix::cgroups {
@@ -23,5 +24,9 @@ struct HostLayout {
 HostLayout readHostLayout(const std::string& root = "/sys/fs/cgroup");
 
 const char* hostModeName(HostMode mode);
+
+// Why crun refuses a host with this layout, or nothing: crun runs no
+// container on a hybrid host whose v2 hierarchy holds a controller.
+std::optional<std::string> crunRefusal(const HostLayout& layout);
 
 }  // namespace crix::cgroups

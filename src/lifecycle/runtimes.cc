@@ -10,11 +10,7 @@ namespace crix::lifecycle {
 
 std::optional<std::string> cgroupRefusal(const std::string& runtimePath, const cgroups::HostLayout& layout) {
   if (std::filesystem::path(runtimePath).filename() != "crun") return std::nullopt;
-  if (layout.mode != cgroups::HostMode::Hybrid || layout.v2Controllers.empty()) return std::nullopt;
-  return "crun refuses this host's hybrid cgroups: the v2 hierarchy at /sys/fs/cgroup/unified holds controllers (" +
-         layout.v2Controllers +
-         ") and crun runs no container until they move back to v1 or the host boots with cgroup v2 only "
-         "(systemd.unified_cgroup_hierarchy=1)";
+  return cgroups::crunRefusal(layout);
 }
 
 Result<std::unique_ptr<Runtimes>> Runtimes::create(const config::Config& cfg, metrics::Registry& metrics) {
