@@ -167,6 +167,10 @@ class GvisorRuntime final : public OciRuntime {
 
 }  // namespace
 
+const char* gvisorStartShim() {
+  return kStartShim;
+}
+
 Result<std::unique_ptr<OciRuntime>> makeGvisorRuntime(RuntimeConfig cfg) {
   std::string shim = cfg.stateDir + "/gvisor-start";
   TRY(sys::mkdirAll(cfg.stateDir, 0755));

@@ -22,4 +22,9 @@ namespace crix::oci {
 // Writes the start shim (<state_dir>/gvisor-start) and returns the driver.
 Result<std::unique_ptr<OciRuntime>> makeGvisorRuntime(RuntimeConfig cfg);
 
+// The start shim's text (a bash script): called as conmon calls a runtime,
+//   gvisor-start --crix-runsc=RUNSC [runsc flags...] create --bundle B --pid-file P ID
+// it runs `RUNSC [runsc flags...] start ID` and leaves the waiter's pid in P.
+const char* gvisorStartShim();
+
 }  // namespace crix::oci
