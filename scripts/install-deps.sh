@@ -12,8 +12,9 @@ packages=(
   libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev
   libcurl4-openssl-dev libarchive-dev libssl-dev libisal-dev libzstd-dev
   libcli11-dev libexpected-dev libboost-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # runtime parts: monitor, OCI runtime, CNI plugins
-  conmon runc containernetworking-plugins iproute2 procps
+  # runtime parts: monitor, OCI runtimes, CNI plugins (crun and runsc for
+  # the runtime handler tests: gVisor pods, crun's cgroup check)
+  conmon runc crun runsc containernetworking-plugins iproute2 procps
   # test images: local registry and what tests/images/push-test-images.sh uses
   # (the dynamic busybox, which conflicts with busybox-static, it downloads)
   docker-registry busybox-static curl jq zstd attr

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <functional>
 #include <sstream>
 
@@ -163,11 +164,27 @@ Result<> applyRuntimes(Config& cfg, const toml::table& t, const std::string& ori
     if (!rt) return bad(origin, node, key, "expected a table, got " + typeName(node));
     if (name.empty()) return bad(origin, node, key, "a runtime handler needs a name");
     // A drop-in may change one field of an existing handler.
-    RuntimeHandler h = cfg.runtimes.count(name) ? cfg.runtimes[name] : RuntimeHandler{name, "", "oci"};
-    TRY(applyTable(
-        *rt, key, origin,
-        {{"path", str(origin, h.path)}, {"root", absPath(origin, h.root)}, {"type", oneOf(origin, h.type, {"oci"})}}));
+    RuntimeHandler h = cfg.runtimes.count(name) ? cfg.runtimes[name] : RuntimeHandler{.path = name};
+    TRY(applyTable(*rt, key, origin,
+                   {{"path", str(origin, h.path)},
+                    {"root", absPath(origin, h.root)},
+                    {"type", oneOf(origin, h.type, {"oci", "gvisor"})},
+                    {"runtime_args", strList(origin, h.runtimeArgs, false)},
+                    {"allowed_annotations", strList(origin, h.allowedAnnotations, false)},
+                    {"privileged_without_host_devices", boolean(origin, h.privilegedWithoutHostDevices)},
+                    {"monitor_path", str(origin, h.monitorPath)},
+                    {"base_spec", absPath(origin, h.baseSpec)}}));
     if (h.path.empty()) return bad(origin, node, key + ".path", "must not be empty");
+    // runsc is gVisor's runtime whatever the table is called.
+    if (!rt->contains("type") && std::filesystem::path(h.path).filename() == "runsc") h.type = "gvisor";
+    for (const auto& a : h.allowedAnnotations) {
+      auto star = a.find('*');
+      bool ok =
+          !a.empty() && (star == std::string::npos || (star == a.size() - 1 && a.size() > 2 && a.ends_with(".*")));
+      if (!ok)
+        return bad(origin, *rt->get("allowed_annotations"), key + ".allowed_annotations",
+                   "\"" + a + "\" is neither a key nor a prefix such as \"dev.gvisor.*\"");
+    }
     cfg.runtimes[name] = h;
   }
   return {};
@@ -256,7 +273,8 @@ Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin
                                {{"cgroup_driver", oneOf(origin, next.cgroupDriver, {"cgroupfs", "systemd"})},
                                 {"conmon", str(origin, next.conmon)},
                                 {"default_runtime", str(origin, next.defaultRuntime)},
-                                {"log_size_max", integer(origin, next.logSizeMax, -1, int64_t{1} << 40)}});
+                                {"log_size_max", integer(origin, next.logSizeMax, -1, int64_t{1} << 40)},
+                                {"kubelet_pods_dir", absPath(origin, next.kubeletPodsDir)}});
                          })},
        {"runtimes",
         table(origin, [&](const toml::table& t, const std::string&) { return applyRuntimes(next, t, origin); })},
@@ -348,13 +366,22 @@ namespace {
 
 toml::table toTable(const Config& cfg) {
   toml::table runtimes;
-  for (const auto& [name, h] : cfg.runtimes)
-    runtimes.insert(name, toml::table{{"path", h.path}, {"root", cfg.runtimeRoot(name)}, {"type", h.type}});
   auto list = [](const std::vector<std::string>& v) {
     toml::array a;
     for (const auto& s : v) a.push_back(s);
     return a;
   };
+  for (const auto& [name, h] : cfg.runtimes) {
+    toml::table t{{"path", h.path},
+                  {"root", cfg.runtimeRoot(name)},
+                  {"type", h.type},
+                  {"runtime_args", list(h.runtimeArgs)},
+                  {"allowed_annotations", list(h.allowedAnnotations)},
+                  {"privileged_without_host_devices", h.privilegedWithoutHostDevices}};
+    if (!h.monitorPath.empty()) t.insert("monitor_path", h.monitorPath);
+    if (!h.baseSpec.empty()) t.insert("base_spec", h.baseSpec);
+    runtimes.insert(name, t);
+  }
   toml::table registries;
   for (const auto& [host, r] : cfg.registries) {
     toml::table t{{"insecure", r.insecure}, {"mirrors", list(r.mirrors)}};
@@ -370,7 +397,8 @@ toml::table toTable(const Config& cfg) {
       {"runtime", toml::table{{"cgroup_driver", cfg.cgroupDriver},
                               {"conmon", cfg.conmon},
                               {"default_runtime", cfg.defaultRuntime},
-                              {"log_size_max", cfg.logSizeMax}}},
+                              {"log_size_max", cfg.logSizeMax},
+                              {"kubelet_pods_dir", cfg.kubeletPodsDir}}},
       {"runtimes", runtimes},
       {"network", toml::table{{"cni_config_dir", cfg.cniConfigDir}, {"cni_plugin_dirs", list(cfg.cniPluginDirs)}}},
       {"image", toml::table{{"pause_image", cfg.pauseImage},

@@ -24,7 +24,14 @@ inline constexpr const char* kDefaultDropInDir = "/etc/crix/crix.d";
 struct RuntimeHandler {
   std::string path;  // binary, absolute or looked up on PATH
   std::string root;  // the runtime's --root; empty: <state_dir>/runtimes/<name>
+  // "oci" (runc, crun) or "gvisor" (runsc: a sandbox per pod, mount hints);
+  // empty in a file means: guessed from the binary's name.
   std::string type = "oci";
+  std::vector<std::string> runtimeArgs;         // global flags before every subcommand
+  std::vector<std::string> allowedAnnotations;  // keys or "prefix.*" copied from the pod and container
+  bool privilegedWithoutHostDevices = false;    // privileged containers get no host /dev
+  std::string monitorPath;                      // conmon for this handler; empty: [runtime] conmon
+  std::string baseSpec;                         // a config.json the built specs are merged onto
   bool operator==(const RuntimeHandler&) const = default;
 };
 
@@ -49,7 +56,10 @@ struct Config {
   std::string conmon = "conmon";
   std::string defaultRuntime = "runc";
   int64_t logSizeMax = -1;  // bytes per container log file; -1: no cap
-  std::map<std::string, RuntimeHandler> runtimes = {{"runc", {"runc", "", "oci"}}};
+  std::map<std::string, RuntimeHandler> runtimes = {{"runc", {.path = "runc"}}};
+  // Where the kubelet keeps pod volumes (<dir>/<pod uid>/volumes/<plugin>/<name>),
+  // for gVisor's mount hints.
+  std::string kubeletPodsDir = "/var/lib/kubelet/pods";
 
   // [network]
   std::string cniConfigDir = "/etc/cni/net.d";

@@ -18,6 +18,8 @@
 #include "lifecycle/rollback.h"
 #include "security/seccomp.h"
 #include "spec/container_spec.h"
+#include "spec/gvisor_mounts.h"
+#include "spec/handler_spec.h"
 #include "spec/user.h"
 #include "storage/rootfs.h"
 #include "sys/fs.h"
@@ -331,7 +333,10 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   in.netnsPath = pod.netnsPath;
   in.hostIpc = pod.config.ipc == NamespaceMode::Node;
   in.hostPid = cc.pidMode == 2;
-  if (pod.infra && pod.infraPid > 0) {
+  const auto& handler = cfg_.runtimes.at(pod.handler);
+  // Under gVisor the sandbox decides the namespaces: the infra's host pid
+  // is the sandbox's, not a process whose namespaces a container could join.
+  if (pod.infra && pod.infraPid > 0 && !isSandboxed(handler)) {
     if (cc.pidMode == 0) in.pidnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/pid";
     if (!in.hostIpc) in.ipcnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/ipc";
   }
@@ -363,6 +368,7 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   in.devices = devices;
   in.cgroupsPath = c.cgroupsPath;
   in.privileged = cc.privileged;
+  in.withoutHostDevices = handler.privilegedWithoutHostDevices;
   in.readonlyRootfs = cc.readonlyRootfs;
   in.noNewPrivileges = cc.noNewPrivs;
   const auto& own = ownCapabilities();
@@ -371,9 +377,12 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   in.oomScoreAdj = clampOomScoreAdj(static_cast<int>(cc.oomScoreAdj));
   for (const auto& [k, v] : pod.config.sysctls)
     if (!k.starts_with("net.") || in.hostNetwork) in.sysctls[k] = v;
-  in.annotations = cc.annotations;
-  in.annotations["io.kubernetes.cri.container-type"] = "container";
-  in.annotations["io.kubernetes.cri.sandbox-id"] = pod.id;
+  in.annotations = spec::passedAnnotations(handler.allowedAnnotations, pod.config.annotations, cc.annotations);
+  in.annotations[spec::kContainerTypeAnnotation] = "container";
+  in.annotations[spec::kSandboxIdAnnotation] = pod.id;
+  in.annotations["io.kubernetes.cri.sandbox-name"] = pod.config.metadata.name;
+  in.annotations["io.kubernetes.cri.sandbox-namespace"] = pod.config.metadata.ns;
+  in.annotations["io.kubernetes.cri.sandbox-uid"] = pod.config.metadata.uid;
   in.annotations["io.kubernetes.cri.container-name"] = cc.name;
   in.annotations["io.kubernetes.cri.image-name"] = cc.image;
   in.cpuShares = cc.cpuShares;
@@ -403,7 +412,9 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
     std::error_code ec;
     fs::remove_all(bundle, ec);
   });
-  TRY(sys::writeFileAtomic(c.bundle + "/config.json", spec::buildContainerSpec(in).dump(2), 0600));
+  nlohmann::json config = spec::buildContainerSpec(in);
+  TRY(applyHandlerRules(cfg_, runtimes_, pod.handler, config));
+  TRY(sys::writeFileAtomic(c.bundle + "/config.json", config.dump(2), 0600));
   if (!pod.config.logDirectory.empty() && !cc.logPath.empty()) {
     c.logPath = pod.config.logDirectory + "/" + cc.logPath;
     TRY(sys::mkdirAll(fs::path(c.logPath).parent_path().string(), 0755));

@@ -1,7 +1,9 @@
 #include "lifecycle/infra.h"
 
+#include <glob.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -10,11 +12,31 @@
 #include "common/fault.h"
 #include "common/log.h"
 #include "lifecycle/instrumented.h"
+#include "spec/gvisor_mounts.h"
+#include "spec/handler_spec.h"
 #include "spec/sandbox_spec.h"
 #include "storage/rootfs.h"
 #include "sys/fs.h"
 
 namespace crix::lifecycle {
+
+Result<> applyHandlerRules(const config::Config& cfg, const Runtimes& runtimes, const std::string& handler,
+                           nlohmann::json& spec) {
+  if (isSandboxed(cfg.runtimes.at(handler))) {
+    auto glob = [](const std::string& pattern) {
+      std::vector<std::string> out;
+      glob_t g{};
+      if (::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+      ::globfree(&g);
+      std::sort(out.begin(), out.end());
+      return out;
+    };
+    TRY(spec::rewriteGvisorMountHints(spec, cfg.kubeletPodsDir, glob));
+  }
+  if (const auto* base = runtimes.baseSpec(handler)) spec = spec::overBaseSpec(*base, spec);
+  return {};
+}
 
 int clampOomScoreAdj(int wanted) {
   auto own = sys::readFile("/proc/self/oom_score_adj");
@@ -25,29 +47,6 @@ int clampOomScoreAdj(int wanted) {
 std::string cgroupsPathFor(const config::Config& cfg, const std::string& cgroupParent, const std::string& id) {
   std::string parent = cgroupParent.empty() ? "/crix" : cgroupParent;
   return cfg.cgroupDriver == "systemd" ? parent + ":crix:" + id : parent + "/crix-" + id;
-}
-
-Result<std::unique_ptr<Runtimes>> Runtimes::create(const config::Config& cfg, metrics::Registry& metrics) {
-  auto r = std::make_unique<Runtimes>();
-  auto conmon = sys::lookPath(cfg.conmon);
-  for (const auto& [name, h] : cfg.runtimes) {
-    auto bin = sys::lookPath(h.path);
-    if (!conmon || !bin) {
-      r->broken_[name] = !conmon ? conmon.error().message() : bin.error().message();
-      continue;
-    }
-    TRY(sys::mkdirAll(cfg.runtimeRoot(name), 0700));
-    r->byHandler_[name] = std::make_unique<TimedOciRuntime>(
-        oci::makeConmonRuntime({*conmon, *bin, cfg.runtimeRoot(name), cfg.stateDir, cfg.logSizeMax}), metrics);
-  }
-  return r;
-}
-
-Result<oci::OciRuntime*> Runtimes::get(const std::string& handler) const {
-  if (auto it = byHandler_.find(handler); it != byHandler_.end()) return it->second.get();
-  if (auto it = broken_.find(handler); it != broken_.end())
-    return fail(Code::FailedPrecondition, "runtime handler " + handler + " cannot run: " + it->second);
-  return fail(Code::InvalidArgument, "unknown runtime handler \"" + handler + "\"");
 }
 
 Result<> Infra::start(Sandbox& s, Rollback& undo) {
@@ -86,17 +85,36 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   in.oomScoreAdj = clampOomScoreAdj(-998);
   for (const auto& [k, v] : s.config.sysctls)
     if (!k.starts_with("net.")) in.sysctls[k] = v;  // net.* went into the pinned netns already
-  in.annotations = {{"io.kubernetes.cri.container-type", "sandbox"}, {"io.kubernetes.cri.sandbox-id", s.id}};
+  const auto& handler = cfg_.runtimes.at(s.handler);
+  in.annotations = spec::passedAnnotations(handler.allowedAnnotations, s.config.annotations, {});
+  in.annotations[spec::kContainerTypeAnnotation] = "sandbox";
+  in.annotations[spec::kSandboxIdAnnotation] = s.id;
+  in.annotations["io.kubernetes.cri.sandbox-name"] = s.config.metadata.name;
+  in.annotations["io.kubernetes.cri.sandbox-namespace"] = s.config.metadata.ns;
+  in.annotations["io.kubernetes.cri.sandbox-uid"] = s.config.metadata.uid;
+  if (!s.config.logDirectory.empty()) in.annotations[spec::kSandboxLogDirAnnotation] = s.config.logDirectory;
+  nlohmann::json config = spec::buildSandboxSpec(in);
+  TRY(applyHandlerRules(cfg_, runtimes_, s.handler, config));
   std::string bundle = s.podDir + "/infra";
   TRY(sys::mkdirAll(bundle, 0700));
-  TRY(sys::writeFileAtomic(bundle + "/config.json", spec::buildSandboxSpec(in).dump(2), 0600));
+  TRY(sys::writeFileAtomic(bundle + "/config.json", config.dump(2), 0600));
   s.startup.lap("spec");
 
   int pid = TRY(runtime->create({s.id, bundle, s.podDir + "/infra.log", false, false}));
   undo.push([runtime, id = s.id] { (void)runtime->remove(id, true); });
   faultPoint("pod-after-infra-create");
   s.startup.lap("runtime_create");
-  TRY(runtime->start(s.id));
+  if (auto started = runtime->start(s.id); !started) {
+    // Say what to do about a runsc that misjudges this kernel's namespaces.
+    if (isSandboxed(handler) && started.error().message().find("cannot run with network enabled in root network "
+                                                               "namespace") != std::string::npos)
+      return fail(started.error().code(),
+                  started.error().message() +
+                      " (runsc releases before 2023 take any network namespace for the host's on newer kernels: "
+                      "they test for /proc/sys/net/core/rmem_default; give handler " +
+                      s.handler + " runtime_args = [\"--network=host\"] or install a newer runsc)");
+    return fail(started.error());
+  }
   s.startup.lap("runtime_start");
   s.infra = true;
   s.infraPid = pid;

@@ -1,5 +1,6 @@
 // The infra (pause) container of a pod that needs one: it holds the PID
-// namespace that the pod's containers share.
+// namespace that the pod's containers share, or, under a sandboxing handler
+// (gVisor), it creates the sandbox that the pod's containers join.
 #pragma once
 
 #include <functional>
@@ -7,27 +8,19 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "common/error.h"
 #include "config/config.h"
 #include "image/image_store.h"
 #include "lifecycle/rollback.h"
+#include "lifecycle/runtimes.h"
 #include "lifecycle/sandbox.h"
 #include "metrics/registry.h"
 #include "oci/runtime.h"
 #include "storage/layer_store.h"
 
 namespace crix::lifecycle {
-
-// The OCI runtime of each configured handler, each call timed in `metrics`.
-class Runtimes {
- public:
-  static Result<std::unique_ptr<Runtimes>> create(const config::Config& cfg, metrics::Registry& metrics);
-  Result<oci::OciRuntime*> get(const std::string& handler) const;
-
- private:
-  std::map<std::string, std::unique_ptr<oci::OciRuntime>> byHandler_;
-  std::map<std::string, std::string> broken_;  // handler → why it cannot run
-};
 
 class Infra {
  public:
@@ -40,6 +33,7 @@ class Infra {
   Result<> stop(const Sandbox& s);
   // Removes its writable layer directory.
   Result<> remove(const Sandbox& s);
+  Runtimes& runtimes() { return runtimes_; }
 
  private:
   std::string containersDir() const { return cfg_.root + "/containers"; }
@@ -53,6 +47,11 @@ class Infra {
 // of a pod: "<parent>/crix-<id>" with cgroupfs, "<slice>:crix:<id>" with
 // systemd; the parent defaults to /crix.
 std::string cgroupsPathFor(const config::Config& cfg, const std::string& cgroupParent, const std::string& id);
+
+// A handler's rules over a spec built for it, last thing before it is
+// written: gVisor's mount hints, then the base spec under it.
+Result<> applyHandlerRules(const config::Config& cfg, const Runtimes& runtimes, const std::string& handler,
+                           nlohmann::json& spec);
 
 // The lowest oom_score_adj crixd may give a child: its own (the kernel
 // refuses lower values without CAP_SYS_RESOURCE).

@@ -173,6 +173,8 @@ Result<> PodManager::validate(const PodConfig& c, std::string* handler) const {
     for (const auto& [name, h] : cfg_.runtimes) known += (known.empty() ? "" : ", ") + name;
     return fail(Code::InvalidArgument, "unknown runtime handler \"" + *handler + "\" (known: " + known + ")");
   }
+  // A handler that cannot run says why now, not at the first container.
+  TRY(infra_.runtimes().get(*handler));
   return {};
 }
 
@@ -268,7 +270,8 @@ Result<std::string> PodManager::run(const PodConfig& config) {
   }
   faultPoint("pod-after-files");
 
-  if (config.pid == NamespaceMode::Pod) {
+  // A sandboxing handler's infra container creates the sandbox itself.
+  if (config.pid == NamespaceMode::Pod || isSandboxed(cfg_.runtimes.at(s.handler))) {
     TRY_CTX(infra_.start(s, undo), "pod " + s.name + " infra container");
     faultPoint("pod-after-infra");
   }

@@ -7,8 +7,12 @@
 //
 // Pods whose containers share no PID namespace need no pause process: their
 // network namespace is pinned by a bind mount and no infra container runs.
-// A pod that shares one PID namespace (NamespaceMode POD) gets an infra
-// container from the pause image, after the network and before persisting.
+// A pod that shares one PID namespace (NamespaceMode POD), and every pod of a
+// sandboxing handler (gVisor, where the infra container creates the sandbox),
+// gets an infra container from the pause image, after the network and
+// before persisting. The handler is checked first: an unknown one is
+// InvalidArgument naming the known ones, one that cannot run
+// FailedPrecondition with the reason.
 //
 // Each step is timed: the laps are kept on the sandbox (Sandbox::startup,
 // shown by verbose PodSandboxStatus) and, for pods that start, observed in

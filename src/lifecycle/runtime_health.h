@@ -17,15 +17,33 @@ struct Condition {
   std::string message;
 };
 
+// One runtime handler as Status shows it. A handler that cannot run is
+// listed with the reason, never left out.
+struct HandlerStatus {
+  std::string name;
+  std::string type;     // "oci" or "gvisor"
+  std::string runtime;  // the binary, resolved when found
+  std::string monitor;  // conmon, resolved when found
+  bool ready = false;
+  std::string reason;  // why not ready
+  // The CRI features. crix builds no recursive read-only mounts and no
+  // user-namespaced pods yet, whatever the runtime could do: both false.
+  bool recursiveReadOnlyMounts = false, userNamespaces = false;
+};
+
 class RuntimeHealth {
  public:
   explicit RuntimeHealth(const config::Config& cfg) : cfg_(cfg) {}
 
-  // RuntimeReady: conmon and the default handler's runtime exist and run.
+  // RuntimeReady: the default handler can run (its monitor and runtime
+  // exist and run, the host's cgroups suit it).
   // NetworkReady: a usable CNI network configuration is present.
   std::vector<Condition> conditions();
+  // Every configured handler, the default first.
+  std::vector<HandlerStatus> handlers();
 
  private:
+  HandlerStatus check(const std::string& name, const config::RuntimeHandler& h);
   const config::Config& cfg_;
   sys::ExecutableProbe probe_;
 };

@@ -8,7 +8,8 @@
 // (<state_dir>/pods/<id>: hostname, hosts, resolv.conf, shm tmpfs), its
 // pinned network namespace (<state_dir>/netns/<id>, unless it uses the
 // host's network), its CNI attachment and its store row; a pod whose
-// containers share one PID namespace also owns an infra container (id = the
+// containers share one PID namespace, or whose handler sandboxes it
+// (gVisor), also owns an infra container (id = the
 // pod's id, bundle <pod dir>/infra, rootfs <root>/containers/<id>). Stopping releases
 // the network (CNI DEL, netns) and the shm mount; removing releases the rest.
 //

@@ -60,6 +60,7 @@ class ConmonRuntime final : public OciRuntime {
                                      "--log-level",
                                      "error",
                                      "--syslog"};
+    for (const auto& a : cfg_.runtimeArgs) args.insert(args.end(), {"--runtime-arg", a});
     if (cfg_.logSizeMax > 0) args.insert(args.end(), {"--log-size-max", std::to_string(cfg_.logSizeMax)});
     if (o.terminal) args.push_back("-t");
     if (o.stdin) args.push_back("-i");
@@ -143,7 +144,9 @@ class ConmonRuntime final : public OciRuntime {
   }
 
   Result<State> state(const std::string& id) override {
-    auto out = TRY(sys::runCommand({cfg_.runtime, "--root=" + cfg_.runtimeRoot, "state", id}));
+    std::vector<std::string> argv = command();
+    argv.insert(argv.end(), {"state", id});
+    auto out = TRY(sys::runCommand(argv));
     if (out.exitCode != 0) {
       if (out.err.find("does not exist") != std::string::npos)
         return fail(Code::NotFound, "container " + id + " does not exist in the runtime");
@@ -168,7 +171,8 @@ class ConmonRuntime final : public OciRuntime {
     // killing `runc exec` alone would leave it running there.
     TRY(sys::mkdirAll(cfg_.stateDir + "/exec", 0700));
     std::string pidFile = execPidFile(id);
-    std::vector<std::string> argv = {cfg_.runtime, "--root=" + cfg_.runtimeRoot, "exec", "--pid-file", pidFile, id};
+    std::vector<std::string> argv = command();
+    argv.insert(argv.end(), {"exec", "--pid-file", pidFile, id});
     argv.insert(argv.end(), args.begin(), args.end());
     // On timeout the process dies first, so that `runc exec` reaps it: an
     // orphan would go to the container's init, which may never reap it.
@@ -183,7 +187,7 @@ class ConmonRuntime final : public OciRuntime {
   Result<std::unique_ptr<StreamProcess>> execStream(const std::string& id, const std::vector<std::string>& args,
                                                     const ExecStreamOptions& opts) override {
     TRY(sys::mkdirAll(cfg_.stateDir + "/exec", 0700));
-    return startExec(cfg_.runtime, cfg_.runtimeRoot, execPidFile(id), id, args, opts);
+    return startExec(command(), execPidFile(id), id, args, opts);
   }
 
   Result<std::unique_ptr<StreamProcess>> attach(const std::string&, const std::string& bundle) override {
@@ -211,6 +215,13 @@ class ConmonRuntime final : public OciRuntime {
   }
 
  private:
+  // The runtime's command line up to its subcommand.
+  std::vector<std::string> command() const {
+    std::vector<std::string> argv = {cfg_.runtime, "--root=" + cfg_.runtimeRoot};
+    argv.insert(argv.end(), cfg_.runtimeArgs.begin(), cfg_.runtimeArgs.end());
+    return argv;
+  }
+
   // A fresh pid file for one exec: <state>/exec/<id prefix>-<n>.pid
   std::string execPidFile(const std::string& id) {
     static std::atomic<uint64_t> counter{0};
@@ -218,7 +229,7 @@ class ConmonRuntime final : public OciRuntime {
   }
 
   Result<> runtime(const std::vector<std::string>& args, const std::string& what) {
-    std::vector<std::string> argv = {cfg_.runtime, "--root=" + cfg_.runtimeRoot};
+    std::vector<std::string> argv = command();
     argv.insert(argv.end(), args.begin(), args.end());
     auto out = TRY(sys::runCommand(argv, {.timeout = std::chrono::seconds(60)}));
     if (out.exitCode != 0)

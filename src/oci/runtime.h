@@ -89,6 +89,7 @@ struct RuntimeConfig {
   std::string runtimeRoot;  // --root
   std::string stateDir;     // exits/ and attach/ live here
   int64_t logSizeMax = -1;
+  std::vector<std::string> runtimeArgs;  // global flags, after --root, before every subcommand
 };
 
 std::unique_ptr<OciRuntime> makeConmonRuntime(RuntimeConfig cfg);

@@ -304,10 +304,11 @@ Result<std::string> sizedTerminalProcess(const std::string& bundle, const std::v
 
 }  // namespace
 
-Result<std::unique_ptr<StreamProcess>> startExec(const std::string& runtime, const std::string& root,
-                                                 const std::string& pidFile, const std::string& id,
-                                                 const std::vector<std::string>& args, const ExecStreamOptions& opts) {
-  std::vector<std::string> argv = {runtime, "--root=" + root, "exec", "--pid-file", pidFile};
+Result<std::unique_ptr<StreamProcess>> startExec(const std::vector<std::string>& runtime, const std::string& pidFile,
+                                                 const std::string& id, const std::vector<std::string>& args,
+                                                 const ExecStreamOptions& opts) {
+  std::vector<std::string> argv = runtime;
+  argv.insert(argv.end(), {"exec", "--pid-file", pidFile});
   if (opts.tty && opts.width > 0 && opts.height > 0 && !opts.bundle.empty()) {
     std::string processFile = pidFile + ".process.json";
     std::string process = TRY(sizedTerminalProcess(opts.bundle, args, opts));

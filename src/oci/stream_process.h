@@ -15,9 +15,11 @@ namespace crix::oci {
 // runc gets a pseudo-terminal of crixd's as its controlling terminal: runc
 // relays it to the container's own terminal and passes a resize on (it
 // follows SIGWINCH, which the kernel sends when the size here changes).
-Result<std::unique_ptr<StreamProcess>> startExec(const std::string& runtime, const std::string& root,
-                                                 const std::string& pidFile, const std::string& id,
-                                                 const std::vector<std::string>& args, const ExecStreamOptions& opts);
+// `runtime` is the runtime's command line up to its subcommand (binary,
+// --root and the handler's global flags).
+Result<std::unique_ptr<StreamProcess>> startExec(const std::vector<std::string>& runtime, const std::string& pidFile,
+                                                 const std::string& id, const std::vector<std::string>& args,
+                                                 const ExecStreamOptions& opts);
 
 // Connects to conmon's attach socket, which conmon makes in the bundle.
 // Packets from conmon start with its pipe number (2 stdout, 3 stderr); what is

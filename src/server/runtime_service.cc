@@ -1,5 +1,7 @@
 #include "server/runtime_service.h"
 
+#include <nlohmann/json.hpp>
+
 #include "common/version.h"
 
 namespace crix::server {
@@ -23,7 +25,32 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const v1::StatusReques
     cond->set_reason(c.reason);
     cond->set_message(c.message);
   }
-  if (req->verbose()) (*resp->mutable_info())["config"] = config::toJson(cfg_);
+  // Every handler, ready or not; the default once more under "" (the name
+  // the kubelet looks up for pods without a RuntimeClass).
+  nlohmann::ordered_json verbose = nlohmann::ordered_json::array();
+  auto handlers = health_.handlers();
+  for (size_t i = 0; i < handlers.size(); ++i) {
+    const auto& h = handlers[i];
+    for (const std::string& name : i == 0 ? std::vector<std::string>{"", h.name} : std::vector<std::string>{h.name}) {
+      auto* out = resp->add_runtime_handlers();
+      out->set_name(name);
+      out->mutable_features()->set_recursive_read_only_mounts(h.recursiveReadOnlyMounts);
+      out->mutable_features()->set_user_namespaces(h.userNamespaces);
+    }
+    verbose.push_back(
+        {{"name", h.name},
+         {"type", h.type},
+         {"runtime", h.runtime},
+         {"monitor", h.monitor},
+         {"default", i == 0},
+         {"ready", h.ready},
+         {"reason", h.reason},
+         {"features", {{"recursiveReadOnlyMounts", h.recursiveReadOnlyMounts}, {"userNamespaces", h.userNamespaces}}}});
+  }
+  if (req->verbose()) {
+    (*resp->mutable_info())["config"] = config::toJson(cfg_);
+    (*resp->mutable_info())["runtimeHandlers"] = verbose.dump();
+  }
   return grpc::Status::OK;
 }
 

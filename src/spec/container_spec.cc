@@ -107,7 +107,8 @@ json buildContainerSpec(const ContainerSpecInput& in) {
   json caps = in.capabilities;
   json resources = resourcesJson({in.cpuShares, in.cpuQuota, in.cpuPeriod, in.memoryLimit, in.pidsLimit, in.cpusetCpus,
                                   in.cpusetMems, in.memorySwap, in.hugepageLimits, in.unified});
-  resources["devices"] = json::array({{{"allow", in.privileged}, {"access", "rwm"}}});
+  bool allDevices = in.privileged && !in.withoutHostDevices;
+  resources["devices"] = json::array({{{"allow", allDevices}, {"access", "rwm"}}});
   json devices = json::array();
   for (const auto& d : in.devices) {
     devices.push_back({{"path", d.path},

@@ -45,6 +45,9 @@ struct ContainerSpecInput {
   std::vector<Mount> mounts;  // pod files, shm and the CRI mounts
   std::string cgroupsPath;
   bool privileged = false, readonlyRootfs = false, noNewPrivileges = false;
+  // A privileged container of a handler with privileged_without_host_devices:
+  // the device cgroup stays closed.
+  bool withoutHostDevices = false;
   std::vector<std::string> capabilities;  // effective set, "CAP_..." names
   int oomScoreAdj = 0;
   std::map<std::string, std::string> sysctls, annotations;

@@ -114,7 +114,14 @@ TEST(Config, WrongTypesAreRefused) {
        "network.cni_plugin_dirs: expected an array of strings, got string"},
       {"[network]\ncni_plugin_dirs = [\"/a\", 3]", "expected a string element, got integer"},
       {"[network]\ncni_plugin_dirs = [\"rel\"]", "\"rel\" is not an absolute path"},
-      {"[runtimes.runc]\ntype = \"wasm\"", "runtimes.runc.type: \"wasm\" is not one of oci"},
+      {"[runtimes.runc]\ntype = \"wasm\"", "runtimes.runc.type: \"wasm\" is not one of oci, gvisor"},
+      {"[runtimes.g]\nruntime_args = \"--x\"", "runtimes.g.runtime_args: expected an array of strings"},
+      {"[runtimes.g]\nallowed_annotations = [\"*\"]", "\"*\" is neither a key nor a prefix"},
+      {"[runtimes.g]\nallowed_annotations = [\"dev.*.x\"]", "\"dev.*.x\" is neither a key nor a prefix"},
+      {"[runtimes.g]\nallowed_annotations = [\"\"]", "\"\" is neither a key nor a prefix"},
+      {"[runtimes.g]\nprivileged_without_host_devices = 1", "expected true or false"},
+      {"[runtimes.g]\nbase_spec = \"spec.json\"", "runtimes.g.base_spec: \"spec.json\" is not an absolute path"},
+      {"[runtime]\nkubelet_pods_dir = \"pods\"", "runtime.kubelet_pods_dir: \"pods\" is not an absolute path"},
       {"[runtimes.x]\npath = \"\"", "runtimes.x.path: must not be empty"},
       {"runtimes = { runc = 1 }", "runtimes.runc: expected a table, got integer"},
   };
@@ -186,6 +193,45 @@ TEST(Config, TomlOutputRoundTrips) {
   // Printing fills in derived runtime roots; everything else is equal.
   back.runtimes["runc"].root = "";
   back.runtimes["kata"].root = "";
+  EXPECT_EQ(back, cfg);
+}
+
+TEST(Config, RuntimeHandlerTables) {
+  Config cfg;
+  ASSERT_TRUE(applyToml(cfg, R"(
+[runtime]
+kubelet_pods_dir = "/srv/kubelet/pods"
+[runtimes.gvisor]
+path = "/usr/bin/runsc"
+runtime_args = ["--platform=ptrace", "--ignore-cgroups"]
+allowed_annotations = ["dev.gvisor.*", "io.example.one"]
+privileged_without_host_devices = true
+monitor_path = "/opt/conmon"
+base_spec = "/etc/crix/gvisor.json"
+[runtimes.sandboxed]
+path = "runsc"
+type = "oci"
+[runtimes.runc2]
+path = "runc"
+)",
+                        "f"));
+  const auto& g = cfg.runtimes["gvisor"];
+  EXPECT_EQ(g.type, "gvisor");  // guessed from the binary's name
+  EXPECT_EQ(g.runtimeArgs, (std::vector<std::string>{"--platform=ptrace", "--ignore-cgroups"}));
+  EXPECT_EQ(g.allowedAnnotations, (std::vector<std::string>{"dev.gvisor.*", "io.example.one"}));
+  EXPECT_TRUE(g.privilegedWithoutHostDevices);
+  EXPECT_EQ(g.monitorPath, "/opt/conmon");
+  EXPECT_EQ(g.baseSpec, "/etc/crix/gvisor.json");
+  EXPECT_EQ(cfg.runtimes["sandboxed"].type, "oci");  // an explicit type wins
+  EXPECT_EQ(cfg.runtimes["runc2"].type, "oci");
+  EXPECT_FALSE(cfg.runtimes["runc2"].privilegedWithoutHostDevices);
+  EXPECT_EQ(cfg.kubeletPodsDir, "/srv/kubelet/pods");
+  EXPECT_EQ(Config().kubeletPodsDir, "/var/lib/kubelet/pods");
+
+  Config back;
+  auto r = applyToml(back, toToml(cfg), "printed");
+  ASSERT_TRUE(r) << r.error().message();
+  for (auto& [name, h] : back.runtimes) h.root = "";
   EXPECT_EQ(back, cfg);
 }
 

@@ -21,7 +21,8 @@ class PodFixture : public DaemonTest {
   void SetUp() override {
     auto& reg = TestRegistry::get();
     ASSERT_TRUE(reg.ok()) << reg.error();
-    d_ = startDaemon("[image]\npause_image = \"" + reg.ref("crix/pause:1") + "\"\n" + reg.configToml());
+    d_ = startDaemon("[image]\npause_image = \"" + reg.ref("crix/pause:1") + "\"\n" + reg.configToml() + "\n" +
+                     moreToml());
     v1::PullImageRequest pull;
     pull.mutable_image()->set_image(reg.ref("crix/busybox-user:1"));
     v1::PullImageResponse pulled;
@@ -33,6 +34,7 @@ class PodFixture : public DaemonTest {
     c->mutable_metadata()->set_uid("pod-uid");
     c->set_hostname("podhost");
     c->set_log_directory(tmp_ / "logs");
+    preparePod(run);
     v1::RunPodSandboxResponse ran;
     auto s = d_->runtime()->RunPodSandbox(rpcContext(30000).get(), run, &ran);
     ASSERT_TRUE(s.ok()) << s.error_message();
@@ -49,6 +51,10 @@ class PodFixture : public DaemonTest {
     d_.reset();
     (void)sys::runCommand({"/sbin/ip", "link", "del", "crixtest0"});
   }
+  // For fixtures that run the pod differently: more configuration (TOML
+  // tables), and changes to the pod's request (handler, annotations).
+  virtual std::string moreToml() { return ""; }
+  virtual void preparePod(v1::RunPodSandboxRequest&) {}
   v1::ContainerConfig config(const std::string& name, std::vector<std::string> cmd) {
     v1::ContainerConfig c;
     c.mutable_metadata()->set_name(name);

@@ -72,6 +72,9 @@ TEST(ContainerSpec, PrivilegedAndReadonly) {
   auto p = buildContainerSpec(in);
   EXPECT_FALSE(p["linux"].contains("maskedPaths"));
   EXPECT_EQ(p["linux"]["resources"]["devices"][0]["allow"], true);
+  in.withoutHostDevices = true;  // privileged_without_host_devices
+  EXPECT_EQ(buildContainerSpec(in)["linux"]["resources"]["devices"][0]["allow"], false);
+  in.withoutHostDevices = false;
   in.privileged = false;
   in.maskedPaths = {"/only/this"};
   EXPECT_EQ(buildContainerSpec(in)["linux"]["maskedPaths"], nlohmann::json({"/only/this"}));

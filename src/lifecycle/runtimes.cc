@@ -1,0 +1,67 @@
+#include "lifecycle/runtimes.h"
+
+#include <filesystem>
+
+#include "lifecycle/instrumented.h"
+#include "oci/gvisor_runtime.h"
+#include "sys/fs.h"
+
+namespace crix::lifecycle {
+
+std::optional<std::string> cgroupRefusal(const std::string& runtimePath, const cgroups::HostLayout& layout) {
+  if (std::filesystem::path(runtimePath).filename() != "crun") return std::nullopt;
+  return cgroups::crunRefusal(layout);
+}
+
+Result<std::unique_ptr<Runtimes>> Runtimes::create(const config::Config& cfg, metrics::Registry& metrics) {
+  auto r = std::make_unique<Runtimes>();
+  auto layout = cgroups::readHostLayout();
+  for (const auto& [name, h] : cfg.runtimes) {
+    auto monitor = sys::lookPath(h.monitorPath.empty() ? cfg.conmon : h.monitorPath);
+    if (!monitor) {
+      r->broken_[name] = "monitor: " + monitor.error().message();
+      continue;
+    }
+    auto bin = sys::lookPath(h.path);
+    if (!bin) {
+      r->broken_[name] = bin.error().message();
+      continue;
+    }
+    if (auto refusal = cgroupRefusal(*bin, layout)) {
+      r->broken_[name] = *refusal;
+      continue;
+    }
+    if (!h.baseSpec.empty()) {
+      auto text = sys::readFile(h.baseSpec);
+      auto base = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+      if (!text || !base.is_object()) {
+        r->broken_[name] = "base spec " + h.baseSpec + ": " + (text ? "not a JSON object" : text.error().message());
+        continue;
+      }
+      r->baseSpecs_[name] = std::move(base);
+    }
+    TRY(sys::mkdirAll(cfg.runtimeRoot(name), 0700));
+    oci::RuntimeConfig rc{*monitor, *bin, cfg.runtimeRoot(name), cfg.stateDir, cfg.logSizeMax, h.runtimeArgs};
+    std::unique_ptr<oci::OciRuntime> runtime;
+    if (isSandboxed(h))
+      runtime = TRY(oci::makeGvisorRuntime(std::move(rc)));
+    else
+      runtime = oci::makeConmonRuntime(std::move(rc));
+    r->byHandler_[name] = std::make_unique<TimedOciRuntime>(std::move(runtime), metrics);
+  }
+  return r;
+}
+
+Result<oci::OciRuntime*> Runtimes::get(const std::string& handler) const {
+  if (auto it = byHandler_.find(handler); it != byHandler_.end()) return it->second.get();
+  if (auto it = broken_.find(handler); it != broken_.end())
+    return fail(Code::FailedPrecondition, "runtime handler " + handler + " cannot run: " + it->second);
+  return fail(Code::InvalidArgument, "unknown runtime handler \"" + handler + "\"");
+}
+
+const nlohmann::json* Runtimes::baseSpec(const std::string& handler) const {
+  auto it = baseSpecs_.find(handler);
+  return it == baseSpecs_.end() ? nullptr : &it->second;
+}
+
+}  // namespace crix::lifecycle
