@@ -120,6 +120,9 @@ class GvisorRuntime final : public OciRuntime {
     return sandbox_->remove(id, force);
   }
   Result<State> state(const std::string& id) override { return sandbox_->state(id); }
+  Result<> update(const std::string& id, const std::string& resourcesJson) override {
+    return sandbox_->update(id, resourcesJson);
+  }
   Result<sys::CommandResult> exec(const std::string& id, const std::vector<std::string>& args,
                                   std::chrono::milliseconds timeout) override {
     return sandbox_->exec(id, args, timeout);
