@@ -134,7 +134,10 @@ TEST(SpdyCodec, RefusesMalformedFrames) {
 
 TEST(SpdyCodec, RefusesHeaderBlocksThatLieAboutTheirLengths) {
   // A block that claims a name longer than itself, compressed properly.
-  std::string plain = bytes("\x00\x00\x00\x01\x00\x00\x10\x00ab", 10);
+  std::string plain = bytes(
+      "\x00\x00\x00\x01\x00\x00\x10\x00"
+      "ab",
+      10);  // "ab" apart: \x00ab would be one escape
   z_stream z{};
   deflateInit(&z, Z_DEFAULT_COMPRESSION);
   deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(kHeaderDictionary.data()), kHeaderDictionary.size());
