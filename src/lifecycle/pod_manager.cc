@@ -370,6 +370,12 @@ Result<> PodManager::remove(const std::string& idOrPrefix) {
   return {};
 }
 
+Result<sys::UniqueFd> PodManager::connectPort(const std::string& id, uint16_t port) const {
+  Sandbox pod = TRY(get(id));
+  if (pod.state != SandboxState::Ready) return fail(Code::FailedPrecondition, "pod " + pod.id + " is not ready");
+  return network::connectLocalPort(pod.netnsPath, port);
+}
+
 Result<Sandbox> PodManager::get(const std::string& idOrPrefix) const {
   auto id = TRY(resolveId(idOrPrefix));
   std::lock_guard lock(mu_);

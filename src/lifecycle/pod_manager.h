@@ -40,6 +40,7 @@
 #include "metrics/registry.h"
 #include "network/cni.h"
 #include "store/state_store.h"
+#include "sys/unique_fd.h"
 
 namespace crix::lifecycle {
 
@@ -74,6 +75,9 @@ class PodManager {
   Result<> remove(const std::string& id);
   Result<Sandbox> get(const std::string& id) const;
   std::vector<Sandbox> list(const PodFilter& filter) const;
+  // A TCP connection to localhost:port inside a ready pod's network
+  // namespace (crixd's own with host networking), for port-forward.
+  Result<sys::UniqueFd> connectPort(const std::string& id, uint16_t port) const;
 
  private:
   Result<> validate(const PodConfig& c, std::string* handler) const;

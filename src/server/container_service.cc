@@ -208,6 +208,15 @@ grpc::Status RuntimeService::ExecSync(grpc::ServerContext*, const v1::ExecSyncRe
   return grpc::Status::OK;
 }
 
+void fillCpuMemory(const cgroups::Stats& s, int64_t timestamp, v1::CpuUsage* cpu, v1::MemoryUsage* memory) {
+  cpu->set_timestamp(timestamp);
+  cpu->mutable_usage_core_nano_seconds()->set_value(s.cpuUsageNs);
+  memory->set_timestamp(timestamp);
+  memory->mutable_working_set_bytes()->set_value(s.memoryWorkingSet);
+  memory->mutable_usage_bytes()->set_value(s.memoryUsage);
+  memory->mutable_rss_bytes()->set_value(s.memoryRss);
+}
+
 void fillStats(const lifecycle::ContainerStats& s, const std::string& mountpoint, v1::ContainerStats* out) {
   out->mutable_attributes()->set_id(s.container.id);
   fillMetadata(s.container, out->mutable_attributes()->mutable_metadata());
@@ -215,12 +224,7 @@ void fillStats(const lifecycle::ContainerStats& s, const std::string& mountpoint
                                                       s.container.config.labels.end());
   out->mutable_attributes()->mutable_annotations()->insert(s.container.config.annotations.begin(),
                                                            s.container.config.annotations.end());
-  out->mutable_cpu()->set_timestamp(s.timestamp);
-  out->mutable_cpu()->mutable_usage_core_nano_seconds()->set_value(s.cgroup.cpuUsageNs);
-  out->mutable_memory()->set_timestamp(s.timestamp);
-  out->mutable_memory()->mutable_working_set_bytes()->set_value(s.cgroup.memoryWorkingSet);
-  out->mutable_memory()->mutable_usage_bytes()->set_value(s.cgroup.memoryUsage);
-  out->mutable_memory()->mutable_rss_bytes()->set_value(s.cgroup.memoryRss);
+  fillCpuMemory(s.cgroup, s.timestamp, out->mutable_cpu(), out->mutable_memory());
   auto* fs = out->mutable_writable_layer();
   fs->set_timestamp(s.timestamp);
   fs->mutable_fs_id()->set_mountpoint(mountpoint);

@@ -13,6 +13,8 @@ namespace crix::server {
 void fillPodMetadata(const lifecycle::Sandbox& s, ::runtime::v1::PodSandboxMetadata* out);
 void fillPodStatus(const lifecycle::Sandbox& s, ::runtime::v1::PodSandboxStatus* out);
 void fillContainerStatus(const lifecycle::Container& c, ::runtime::v1::ContainerStatus* out);
+void fillCpuMemory(const cgroups::Stats& s, int64_t timestamp, ::runtime::v1::CpuUsage* cpu,
+                   ::runtime::v1::MemoryUsage* memory);
 // `mountpoint`: where the writable layers live, for the filesystem id.
 void fillStats(const lifecycle::ContainerStats& s, const std::string& mountpoint, ::runtime::v1::ContainerStats* out);
 

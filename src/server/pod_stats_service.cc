@@ -16,12 +16,7 @@ void fillPodStats(const lifecycle::PodStats& p, const std::string& mountpoint, v
   attrs->mutable_labels()->insert(p.pod.config.labels.begin(), p.pod.config.labels.end());
   attrs->mutable_annotations()->insert(p.pod.config.annotations.begin(), p.pod.config.annotations.end());
   auto* linux = out->mutable_linux();
-  linux->mutable_cpu()->set_timestamp(p.timestamp);
-  linux->mutable_cpu()->mutable_usage_core_nano_seconds()->set_value(p.cgroup.cpuUsageNs);
-  linux->mutable_memory()->set_timestamp(p.timestamp);
-  linux->mutable_memory()->mutable_working_set_bytes()->set_value(p.cgroup.memoryWorkingSet);
-  linux->mutable_memory()->mutable_usage_bytes()->set_value(p.cgroup.memoryUsage);
-  linux->mutable_memory()->mutable_rss_bytes()->set_value(p.cgroup.memoryRss);
+  fillCpuMemory(p.cgroup, p.timestamp, linux->mutable_cpu(), linux->mutable_memory());
   auto* net = linux->mutable_network();
   net->set_timestamp(p.timestamp);
   for (const auto& i : p.interfaces) {

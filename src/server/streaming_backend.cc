@@ -1,7 +1,5 @@
 #include "server/streaming_backend.h"
 
-#include "network/netns.h"
-
 namespace crix::server {
 namespace {
 
@@ -45,10 +43,7 @@ Result<std::unique_ptr<streaming::Session>> StreamingBackend::attach(const strea
 }
 
 Result<sys::UniqueFd> StreamingBackend::connect(const std::string& sandboxId, uint16_t port) {
-  lifecycle::Sandbox pod = TRY(pods_.get(sandboxId));
-  if (pod.state != lifecycle::SandboxState::Ready)
-    return fail(Code::FailedPrecondition, "pod " + pod.id + " is not ready");
-  return network::connectLocalPort(pod.netnsPath, port);
+  return pods_.connectPort(sandboxId, port);
 }
 
 }  // namespace crix::server
