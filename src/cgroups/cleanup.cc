@@ -1,5 +1,7 @@
 #include "cgroups/cleanup.h"
 
+#include "cgroups/paths.h"
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,7 +26,8 @@ std::vector<std::string> hierarchies(const std::string& root) {
   return out;
 }
 
-Result<bool> destroyCgroup(const std::string& path, const std::string& root) {
+Result<bool> destroyCgroup(const std::string& cgroupsPath, const std::string& root) {
+  std::string path = TRY(cgroupDirectory(cgroupsPath));
   // It SIGKILLs whatever is inside: only ever a container's own leaf.
   auto leaf = std::filesystem::path(path).filename().string();
   if (path.empty() || path[0] != '/' || path.find("/..") != std::string::npos || !leaf.starts_with("crix-") ||

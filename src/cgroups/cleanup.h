@@ -14,9 +14,10 @@ namespace crix::cgroups {
 // mounted v1 controller (and the v2 "unified" one of a hybrid host).
 std::vector<std::string> hierarchies(const std::string& root = "/sys/fs/cgroup");
 
-// `path` as given to the runtime, e.g. "/crix/crix-<id>"; fine when absent.
+// `cgroupsPath` as given to the runtime, in either driver's form
+// (cgroups/paths.h), e.g. "/crix/crix-<id>"; fine when absent.
 // Returns whether anything was there. Any path whose last component is not
 // "crix-<something>" is refused: an empty one would name the root cgroup.
-Result<bool> destroyCgroup(const std::string& path, const std::string& root = "/sys/fs/cgroup");
+Result<bool> destroyCgroup(const std::string& cgroupsPath, const std::string& root = "/sys/fs/cgroup");
 
 }  // namespace crix::cgroups

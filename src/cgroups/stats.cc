@@ -1,5 +1,7 @@
 #include "cgroups/stats.h"
 
+#include "cgroups/paths.h"
+
 #include <sys/stat.h>
 
 #include <sstream>
@@ -34,7 +36,8 @@ uint64_t field(const std::string& file, const std::string& key) {
 
 }  // namespace
 
-Result<Stats> readStats(const std::string& path, const std::string& root) {
+Result<Stats> readStats(const std::string& cgroupsPath, const std::string& root) {
+  std::string path = TRY(cgroupDirectory(cgroupsPath));
   Stats s;
   std::string v2 = root + path;
   if (exists(v2 + "/cgroup.controllers")) {

@@ -17,7 +17,8 @@ struct Stats {
   bool oomKilled = false;  // the kernel's OOM killer ran in this cgroup
 };
 
-// `path` is the cgroups path given to the runtime, e.g. "/crix/crix-<id>".
-Result<Stats> readStats(const std::string& path, const std::string& root = "/sys/fs/cgroup");
+// `cgroupsPath` is the one given to the runtime, in either driver's form
+// (cgroups/paths.h), e.g. "/crix/crix-<id>".
+Result<Stats> readStats(const std::string& cgroupsPath, const std::string& root = "/sys/fs/cgroup");
 
 }  // namespace crix::cgroups

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -22,18 +23,44 @@ const std::vector<std::string_view>& faultPoints() {
   return points;
 }
 
-void faultPoint(std::string_view step) {
-  static const std::string armed = [] {
+namespace {
+
+struct Armed {
+  std::string point;
+  bool fail = false;  // fail once instead of crashing
+};
+
+const Armed& armed() {
+  static const Armed a = [] {
     const char* v = std::getenv("CRIX_FAULT");
-    std::string name(v ? v : "");
+    Armed out;
+    out.point = v ? v : "";
+    if (out.point.starts_with("fail:")) {
+      out.fail = true;
+      out.point.erase(0, 5);
+    }
     const auto& known = faultPoints();
-    if (!name.empty() && std::find(known.begin(), known.end(), name) == known.end())
-      log::warn("CRIX_FAULT names no fault point", {{"step", name}});
-    return name;
+    if (!out.point.empty() && std::find(known.begin(), known.end(), out.point) == known.end())
+      log::warn("CRIX_FAULT names no fault point", {{"step", out.point}});
+    return out;
   }();
-  if (armed.empty() || armed != step) return;
+  return a;
+}
+
+}  // namespace
+
+Result<> faultPoint(std::string_view step) {
+  const Armed& a = armed();
+  if (a.point.empty() || a.point != step) return {};
+  if (a.fail) {
+    static std::atomic<bool> fired{false};
+    if (fired.exchange(true)) return {};
+    log::error("fault injected: failing the operation", {{"step", step}});
+    return fail(Code::Internal, "fault injected at " + std::string(step));
+  }
   log::error("fault injected: killing crixd", {{"step", step}});
   ::kill(::getpid(), SIGKILL);
+  return {};
 }
 
 }  // namespace crix

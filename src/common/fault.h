@@ -1,6 +1,10 @@
-// Crash points for recovery tests: crixd kills itself (SIGKILL, no
-// clean-up) at a named step when the environment variable CRIX_FAULT names
-// that step. Off unless set; the variable is read once.
+// Fault points for recovery and rollback tests, off unless the environment
+// variable CRIX_FAULT names one (it is read once):
+//
+//   CRIX_FAULT=<point>        crixd kills itself there (SIGKILL, no clean-up)
+//   CRIX_FAULT=fail:<point>   the first arrival there fails the operation
+//                             (INTERNAL, "fault injected at <point>"), as a
+//                             failing step would; later arrivals pass
 //
 // Every point, in the order its operation reaches it (faultPoints() lists
 // them for tests; a name not listed there is a bug):
@@ -31,9 +35,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
+
 namespace crix {
 
-void faultPoint(std::string_view step);
+Result<> faultPoint(std::string_view step);
 
 // The points above, in that order.
 const std::vector<std::string_view>& faultPoints();

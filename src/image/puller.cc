@@ -148,7 +148,7 @@ Result<std::string> ImageStore::pullFrom(Registry& source, const Reference& ref)
   TRY(content_.put(manifestDigest, manifestBody));
 
   TRY(fetchLayers(*registry, doc, config, ref.string()));
-  faultPoint("pull-before-commit");
+  TRY(faultPoint("pull-before-commit"));
 
   Image img;
   img.id = doc.config.digest;

@@ -297,14 +297,15 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
     auto r = db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(id).map([](bool) {}); });
     if (!r) log::warn("rollback: cannot delete container row", {{"container", id}, {"error", r.error().message()}});
   });
-  faultPoint("ctr-after-intent");
+  TRY(faultPoint("ctr-after-intent"));
 
   std::string containersDir = cfg_.root + "/containers";
   std::vector<std::string> lowers;
   for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
-  std::string rootfs = TRY(storage::mountRootfs(containersDir, c.id, lowers));
+  auto idmap = podIdMappedLayers(pod);
+  std::string rootfs = TRY(storage::mountRootfs(containersDir, c.id, lowers, idmap ? &*idmap : nullptr));
   undo.push([containersDir, id = c.id] { (void)storage::removeContainerDir(containersDir, id); });
-  faultPoint("ctr-after-rootfs");
+  TRY(faultPoint("ctr-after-rootfs"));
 
   // The user, from the container's own files.
   std::string user = img->parsed.user;
@@ -331,6 +332,7 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   in.hostname = hostname;
   in.hostNetwork = pod.config.network == NamespaceMode::Node;
   in.netnsPath = pod.netnsPath;
+  in.userns = podUserns(pod);
   in.hostIpc = pod.config.ipc == NamespaceMode::Node;
   in.hostPid = cc.pidMode == 2;
   const auto& handler = cfg_.runtimes.at(pod.handler);
@@ -419,13 +421,18 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
     c.logPath = pod.config.logDirectory + "/" + cc.logPath;
     TRY(sys::mkdirAll(fs::path(c.logPath).parent_path().string(), 0755));
   }
-  faultPoint("ctr-after-bundle");
+  TRY(faultPoint("ctr-after-bundle"));
   c.pid = TRY(runtime->create(
       {c.id, c.bundle, c.logPath.empty() ? c.bundle + "/ctr.log" : c.logPath, cc.tty, cc.stdin, cc.stdinOnce}));
-  undo.push([runtime, id = c.id] { (void)runtime->remove(id, true); });
-  faultPoint("ctr-after-runtime-create");
+  // conmon writes the exit file and leaves its attach link only after the
+  // killed container is gone: undone as recovery undoes a half-made one.
+  undo.push([this, c] {
+    if (auto r = undoCreate(c); !r)
+      log::warn("rollback: cannot remove container", {{"container", c.id}, {"error", r.error().message()}});
+  });
+  TRY(faultPoint("ctr-after-runtime-create"));
   TRY(persist(c));
-  faultPoint("ctr-after-persist");
+  TRY(faultPoint("ctr-after-persist"));
   {
     std::lock_guard lock(mu_);
     containers_[c.id] = c;
@@ -503,11 +510,11 @@ Result<> ContainerManager::start(const std::string& idOrPrefix) {
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
   int64_t started = nowNs();  // before: a short-lived process may exit before start returns
   TRY(runtime->start(c.id));
-  faultPoint("start-after-runtime");
+  TRY(faultPoint("start-after-runtime"));
   c.state = ContainerState::Running;
   c.startedAt = started;
   TRY(persist(c));
-  faultPoint("start-after-persist");
+  TRY(faultPoint("start-after-persist"));
   std::lock_guard lock(mu_);
   auto& stored = containers_[c.id];
   // The exit monitor may have seen it exit already: keep that.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cgroups/cleanup.h"
+#include "cgroups/paths.h"
 #include "common/fault.h"
 #include "common/log.h"
 #include "lifecycle/instrumented.h"
@@ -45,8 +46,26 @@ int clampOomScoreAdj(int wanted) {
 }
 
 std::string cgroupsPathFor(const config::Config& cfg, const std::string& cgroupParent, const std::string& id) {
-  std::string parent = cgroupParent.empty() ? "/crix" : cgroupParent;
-  return cfg.cgroupDriver == "systemd" ? parent + ":crix:" + id : parent + "/crix-" + id;
+  return cgroups::runtimeCgroupsPath(cgroups::driverNamed(cfg.cgroupDriver), cgroupParent, id);
+}
+
+spec::UserNamespace podUserns(const Sandbox& s) {
+  spec::UserNamespace u;
+  if (s.usernsPath.empty()) return u;
+  u.path = s.usernsPath;
+  for (const auto& m : s.config.uidMappings) u.uids.push_back({m.containerId, m.hostId, m.length});
+  for (const auto& m : s.config.gidMappings) u.gids.push_back({m.containerId, m.hostId, m.length});
+  return u;
+}
+
+std::optional<storage::IdMappedLayers> podIdMappedLayers(const Sandbox& s) {
+  if (s.usernsPath.empty()) return std::nullopt;
+  storage::IdMappedLayers l;
+  l.usernsPath = s.usernsPath;
+  // Validated at RunPodSandbox: the container's root is mapped.
+  (void)sys::hostIdOf(s.config.uidMappings, 0, &l.rootUid);
+  (void)sys::hostIdOf(s.config.gidMappings, 0, &l.rootGid);
+  return l;
 }
 
 Result<> Infra::start(Sandbox& s, Rollback& undo) {
@@ -60,9 +79,10 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   s.startup.lap("pause_image");
   std::vector<std::string> lowers;
   for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
-  std::string rootfs = TRY(storage::mountRootfs(containersDir(), s.id, lowers));
+  auto idmap = podIdMappedLayers(s);
+  std::string rootfs = TRY(storage::mountRootfs(containersDir(), s.id, lowers, idmap ? &*idmap : nullptr));
   undo.push([this, id = s.id] { (void)storage::removeContainerDir(containersDir(), id); });
-  faultPoint("pod-after-infra-rootfs");
+  TRY(faultPoint("pod-after-infra-rootfs"));
   s.startup.lap("rootfs");
 
   spec::SandboxSpecInput in;
@@ -78,6 +98,7 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   in.env = img->parsed.env;
   in.hostname = podHostname(s.config);
   in.netnsPath = s.netnsPath;
+  in.userns = podUserns(s);
   in.hostIpc = s.config.ipc == NamespaceMode::Node;
   in.hostPid = s.config.pid == NamespaceMode::Node;
   if (!in.hostIpc) in.shmPath = s.podDir + "/shm";
@@ -101,8 +122,15 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   s.startup.lap("spec");
 
   int pid = TRY(runtime->create({s.id, bundle, s.podDir + "/infra.log", false, false}));
-  undo.push([runtime, id = s.id] { (void)runtime->remove(id, true); });
-  faultPoint("pod-after-infra-create");
+  // Undone as a stop: conmon writes the exit file and leaves its attach
+  // link only after the killed container is gone; both go too.
+  undo.push([this, made = s, pid]() mutable {
+    made.infra = true;
+    made.infraPid = pid;
+    auto r = stop(made).and_then([&] { return remove(made); });
+    if (!r) log::warn("rollback: cannot remove infra container", {{"pod", made.id}, {"error", r.error().message()}});
+  });
+  TRY(faultPoint("pod-after-infra-create"));
   s.startup.lap("runtime_create");
   if (auto started = runtime->start(s.id); !started) {
     // Say what to do about a runsc that misjudges this kernel's namespaces.

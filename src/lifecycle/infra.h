@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -18,7 +19,9 @@
 #include "lifecycle/sandbox.h"
 #include "metrics/registry.h"
 #include "oci/runtime.h"
+#include "spec/sandbox_spec.h"
 #include "storage/layer_store.h"
+#include "storage/rootfs.h"
 
 namespace crix::lifecycle {
 
@@ -45,7 +48,7 @@ class Infra {
 
 // The cgroups path the runtime gets for container (or infra container) `id`
 // of a pod: "<parent>/crix-<id>" with cgroupfs, "<slice>:crix:<id>" with
-// systemd; the parent defaults to /crix.
+// systemd; the parent defaults to /crix or system.slice (cgroups/paths.h).
 std::string cgroupsPathFor(const config::Config& cfg, const std::string& cgroupParent, const std::string& id);
 
 // A handler's rules over a spec built for it, last thing before it is
@@ -56,5 +59,10 @@ Result<> applyHandlerRules(const config::Config& cfg, const Runtimes& runtimes, 
 // The lowest oom_score_adj crixd may give a child: its own (the kernel
 // refuses lower values without CAP_SYS_RESOURCE).
 int clampOomScoreAdj(int wanted);
+
+// The pod's user namespace as its containers' specs name it (empty path:
+// the host's), and how their layers are seen through it (none for the host's).
+spec::UserNamespace podUserns(const Sandbox& s);
+std::optional<storage::IdMappedLayers> podIdMappedLayers(const Sandbox& s);
 
 }  // namespace crix::lifecycle

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "cgroups/paths.h"
 #include "common/fault.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -18,6 +19,7 @@
 #include "lifecycle/rollback.h"
 #include "network/netns.h"
 #include "sys/fs.h"
+#include "sys/namespaces.h"
 #include "sys/unique_fd.h"
 
 namespace crix::lifecycle {
@@ -54,6 +56,29 @@ Result<> applyNetSysctls(const std::string& netns, const std::map<std::string, s
 }
 
 }  // namespace
+
+// A user namespace of the pod's own: mappings the kernel takes, the
+// container's root mapped, and every other namespace the pod's (the host's
+// would not be the user namespace's to administer).
+Result<> validateUserns(const PodConfig& c) {
+  if (c.userns == NamespaceMode::Node) {
+    if (!c.uidMappings.empty() || !c.gidMappings.empty())
+      return fail(Code::InvalidArgument, "user namespace mappings given for a pod in the host's user namespace");
+    return {};
+  }
+  if (c.userns != NamespaceMode::Pod)
+    return fail(Code::InvalidArgument, "user namespace mode " + std::to_string(static_cast<int>(c.userns)) +
+                                           " is not supported: a pod has its own (POD) or the host's (NODE)");
+  TRY(sys::checkIdMappings(c.uidMappings, "uid mappings"));
+  TRY(sys::checkIdMappings(c.gidMappings, "gid mappings"));
+  uint32_t id = 0;
+  if (!sys::hostIdOf(c.uidMappings, 0, &id) || !sys::hostIdOf(c.gidMappings, 0, &id))
+    return fail(Code::InvalidArgument, "user namespace mappings must map the container's root (uid and gid 0)");
+  if (c.network == NamespaceMode::Node || c.pid == NamespaceMode::Node || c.ipc == NamespaceMode::Node)
+    return fail(Code::InvalidArgument,
+                "a pod with its own user namespace cannot use the host's network, PID or IPC namespace");
+  return {};
+}
 
 bool isNamespacedSysctl(const std::string& n) {
   static const std::set<std::string> ipc = {"kernel.shm_rmid_forced", "kernel.shmmax", "kernel.shmall", "kernel.shmmni",
@@ -155,24 +180,16 @@ Result<> PodManager::validate(const PodConfig& c, std::string* handler) const {
     if (!k.starts_with("net.") && c.ipc == NamespaceMode::Node)
       return fail(Code::InvalidArgument, "sysctl " + k + " needs the pod's own IPC namespace, not the host's");
   }
-  if (!c.cgroupParent.empty()) {
-    bool systemd = cfg_.cgroupDriver == "systemd";
-    bool slice = c.cgroupParent.ends_with(".slice") && c.cgroupParent.find('/') == std::string::npos;
-    if (systemd && !slice)
-      return fail(Code::InvalidArgument,
-                  "cgroup parent \"" + c.cgroupParent +
-                      "\" is not a systemd slice (the systemd driver wants e.g. kubepods.slice)");
-    if (!systemd && c.cgroupParent[0] != '/')
-      return fail(Code::InvalidArgument,
-                  "cgroup parent \"" + c.cgroupParent +
-                      "\" is not an absolute cgroupfs path (the cgroupfs driver wants e.g. /kubepods)");
-  }
+  TRY(validateUserns(c));
+  if (!c.cgroupParent.empty()) TRY(cgroups::checkParent(cgroups::driverNamed(cfg_.cgroupDriver), c.cgroupParent));
   *handler = c.runtimeHandler.empty() ? cfg_.defaultRuntime : c.runtimeHandler;
   if (!cfg_.runtimes.count(*handler)) {
     std::string known;
     for (const auto& [name, h] : cfg_.runtimes) known += (known.empty() ? "" : ", ") + name;
     return fail(Code::InvalidArgument, "unknown runtime handler \"" + *handler + "\" (known: " + known + ")");
   }
+  if (c.userns == NamespaceMode::Pod && isSandboxed(cfg_.runtimes.at(*handler)))
+    return fail(Code::InvalidArgument, "runtime handler \"" + *handler + "\" does not support user namespaces");
   // A handler that cannot run says why now, not at the first container.
   TRY(infra_.runtimes().get(*handler));
   return {};
@@ -213,12 +230,13 @@ Result<std::string> PodManager::run(const PodConfig& config) {
   // id), so that a crash leaves a record for start-up to undo.
   s.podDir = cfg_.stateDir + "/pods/" + s.id;
   if (config.network != NamespaceMode::Node) s.netnsPath = cfg_.stateDir + "/netns/" + s.id;
+  if (config.userns == NamespaceMode::Pod) s.usernsPath = cfg_.stateDir + "/userns/" + s.id;
   TRY(persist(s, kRecordCreating));
   undo.push([this, id = s.id] {
     auto r = db_.write([&](store::Tables& t) -> Result<> { return t.deleteSandbox(id).map([](bool) {}); });
     if (!r) log::warn("rollback: cannot delete pod row", {{"pod", id}, {"error", r.error().message()}});
   });
-  faultPoint("pod-after-intent");
+  TRY(faultPoint("pod-after-intent"));
 
   TRY(sys::mkdirAll(s.podDir, 0755));
   undo.push([dir = s.podDir] {
@@ -228,11 +246,18 @@ Result<std::string> PodManager::run(const PodConfig& config) {
   if (!config.logDirectory.empty()) TRY(sys::mkdirAll(config.logDirectory, 0755));
   s.startup.lap("pod_dir");
 
+  if (!s.usernsPath.empty()) {
+    TRY(sys::mkdirAll(cfg_.stateDir + "/userns", 0755));
+    TRY_CTX(sys::createUserns(s.usernsPath, config.uidMappings, config.gidMappings), "pod " + s.name);
+    undo.push([path = s.usernsPath] { (void)sys::unpinNamespace(path); });
+    s.startup.lap("userns");
+  }
+
   if (config.network != NamespaceMode::Node) {
     TRY(sys::mkdirAll(cfg_.stateDir + "/netns", 0755));
-    TRY_CTX(network::createNetns(s.netnsPath), "pod " + s.name);
+    TRY_CTX(network::createNetns(s.netnsPath, s.usernsPath), "pod " + s.name);
     undo.push([path = s.netnsPath] { (void)network::removeNetns(path); });
-    faultPoint("pod-after-netns");
+    TRY(faultPoint("pod-after-netns"));
     s.startup.lap("netns");
 
     network::Attachment a;
@@ -253,7 +278,7 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     });
     s.network = st.network;
     s.ips = st.ips;
-    faultPoint("pod-after-cni");
+    TRY(faultPoint("pod-after-cni"));
     s.startup.lap("cni_add");
     if (!config.sysctls.empty()) {
       TRY(applyNetSysctls(s.netnsPath, config.sysctls));
@@ -268,16 +293,16 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     undo.push([dir = s.podDir] { (void)unmountShm(dir); });
     s.startup.lap("shm");
   }
-  faultPoint("pod-after-files");
+  TRY(faultPoint("pod-after-files"));
 
   // A sandboxing handler's infra container creates the sandbox itself.
   if (config.pid == NamespaceMode::Pod || isSandboxed(cfg_.runtimes.at(s.handler))) {
     TRY_CTX(infra_.start(s, undo), "pod " + s.name + " infra container");
-    faultPoint("pod-after-infra");
+    TRY(faultPoint("pod-after-infra"));
   }
 
   TRY(persist(s));
-  faultPoint("pod-after-persist");
+  TRY(faultPoint("pod-after-persist"));
   s.startup.lap("persist");
   {
     std::lock_guard lock(mu_);
@@ -313,13 +338,15 @@ Result<std::string> PodManager::resolveId(const std::string& idOrPrefix) const {
 Result<> PodManager::release(Sandbox& s) {
   std::string errors;
   if (auto r = infra_.stop(s); !r) errors += r.error().message();
-  faultPoint("stop-after-infra");
+  TRY(faultPoint("stop-after-infra"));
   if (!s.netnsPath.empty()) {
     if (auto r = net_.del(s.id); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
-    faultPoint("stop-after-cni");
+    TRY(faultPoint("stop-after-cni"));
     if (auto r = network::removeNetns(s.netnsPath); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
-    faultPoint("stop-after-netns");
+    TRY(faultPoint("stop-after-netns"));
   }
+  if (!s.usernsPath.empty())
+    if (auto r = sys::unpinNamespace(s.usernsPath); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
   if (auto r = unmountShm(s.podDir); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
   if (!errors.empty()) return fail(Code::Internal, "release pod " + s.id + ": " + errors);
   return {};
@@ -334,11 +361,11 @@ Result<> PodManager::stop(const std::string& idOrPrefix) {
   if (containers_) TRY(containers_(s.id, false));
   if (s.state == SandboxState::NotReady) return {};
   TRY(persist(s, kRecordStopping));
-  faultPoint("stop-after-intent");
+  TRY(faultPoint("stop-after-intent"));
   TRY(release(s));
   s.state = SandboxState::NotReady;
   TRY(persist(s));
-  faultPoint("stop-after-persist");
+  TRY(faultPoint("stop-after-persist"));
   std::lock_guard lock(mu_);
   pods_[s.id] = s;
   log::info("pod stopped", {{"pod", s.name}, {"id", s.id}});

@@ -20,6 +20,7 @@
 #include "network/netns.h"
 #include "storage/rootfs.h"
 #include "sys/fs.h"
+#include "sys/namespaces.h"
 #include "sys/process.h"
 
 namespace crix::lifecycle {
@@ -188,6 +189,16 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
       continue;
     }
     removed("CNI attachment", id);
+    ++count;
+  }
+  std::string usernsDir = cfg.stateDir + "/userns";
+  for (const auto& id : entries(usernsDir)) {
+    if (isKnown(id) || isTemp(id)) continue;
+    if (auto r = sys::unpinNamespace(usernsDir + "/" + id); !r) {
+      failed("userns", id, r.error());
+      continue;
+    }
+    removed("userns", usernsDir + "/" + id);
     ++count;
   }
   std::string netnsDir = cfg.stateDir + "/netns";

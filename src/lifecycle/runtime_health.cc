@@ -13,6 +13,7 @@ HandlerStatus RuntimeHealth::check(const std::string& name, const config::Runtim
   HandlerStatus st;
   st.name = name;
   st.type = h.type;
+  st.userNamespaces = !isSandboxed(h);
   st.runtime = h.path;
   st.monitor = h.monitorPath.empty() ? cfg_.conmon : h.monitorPath;
   std::vector<std::string> problems;

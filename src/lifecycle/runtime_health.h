@@ -26,8 +26,8 @@ struct HandlerStatus {
   std::string monitor;  // conmon, resolved when found
   bool ready = false;
   std::string reason;  // why not ready
-  // The CRI features. crix builds no recursive read-only mounts and no
-  // user-namespaced pods yet, whatever the runtime could do: both false.
+  // The CRI features. crix builds no recursive read-only mounts yet; pods
+  // with their own user namespace run on OCI handlers, not under gVisor.
   bool recursiveReadOnlyMounts = false, userNamespaces = false;
 };
 

@@ -19,6 +19,22 @@ std::string podName(const PodMetadata& m) {
   return "k8s_POD_" + m.name + "_" + m.ns + "_" + m.uid + "_" + std::to_string(m.attempt);
 }
 
+namespace {
+
+json mappingsJson(const std::vector<sys::IdMapping>& maps) {
+  json out = json::array();
+  for (const auto& m : maps) out.push_back({m.containerId, m.hostId, m.length});
+  return out;
+}
+
+std::vector<sys::IdMapping> mappingsFromJson(const json& j) {
+  std::vector<sys::IdMapping> out;
+  for (const auto& m : j) out.push_back({m.at(0), m.at(1), m.at(2)});
+  return out;
+}
+
+}  // namespace
+
 std::string toJson(const Sandbox& s) {
   const auto& c = s.config;
   json ports = json::array();
@@ -32,6 +48,7 @@ std::string toJson(const Sandbox& s) {
          {"handler", s.handler},
          {"podDir", s.podDir},
          {"netnsPath", s.netnsPath},
+         {"usernsPath", s.usernsPath},
          {"network", s.network},
          {"ips", s.ips},
          {"infra", s.infra},
@@ -55,6 +72,9 @@ std::string toJson(const Sandbox& s) {
            {"network", static_cast<int>(c.network)},
            {"pid", static_cast<int>(c.pid)},
            {"ipc", static_cast<int>(c.ipc)},
+           {"userns", static_cast<int>(c.userns)},
+           {"uidMappings", mappingsJson(c.uidMappings)},
+           {"gidMappings", mappingsJson(c.gidMappings)},
            {"runtimeHandler", c.runtimeHandler},
            {"privileged", c.privileged}}}};
   return j.dump();
@@ -72,6 +92,7 @@ Result<Sandbox> sandboxFromJson(const std::string& text) {
     s.handler = j.value("handler", "");
     s.podDir = j.value("podDir", "");
     s.netnsPath = j.value("netnsPath", "");
+    s.usernsPath = j.value("usernsPath", "");
     s.network = j.value("network", "");
     s.ips = j.value("ips", std::vector<std::string>{});
     s.infra = j.value("infra", false);
@@ -95,6 +116,9 @@ Result<Sandbox> sandboxFromJson(const std::string& text) {
     cfg.network = static_cast<NamespaceMode>(c.value("network", 0));
     cfg.pid = static_cast<NamespaceMode>(c.value("pid", 1));
     cfg.ipc = static_cast<NamespaceMode>(c.value("ipc", 0));
+    cfg.userns = static_cast<NamespaceMode>(c.value("userns", 2));
+    cfg.uidMappings = mappingsFromJson(c.value("uidMappings", json::array()));
+    cfg.gidMappings = mappingsFromJson(c.value("gidMappings", json::array()));
     cfg.runtimeHandler = c.value("runtimeHandler", "");
     cfg.privileged = c.value("privileged", false);
     return s;

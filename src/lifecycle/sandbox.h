@@ -7,11 +7,11 @@
 // A READY pod owns: its reserved name, its pod directory
 // (<state_dir>/pods/<id>: hostname, hosts, resolv.conf, shm tmpfs), its
 // pinned network namespace (<state_dir>/netns/<id>, unless it uses the
-// host's network), its CNI attachment and its store row; a pod whose
-// containers share one PID namespace, or whose handler sandboxes it
-// (gVisor), also owns an infra container (id = the
-// pod's id, bundle <pod dir>/infra, rootfs <root>/containers/<id>). Stopping releases
-// the network (CNI DEL, netns) and the shm mount; removing releases the rest.
+// host's network), its pinned user namespace if it asked for one
+// (<state_dir>/userns/<id>; the network namespace is then that one's), its CNI attachment and its store row; a pod
+// whose containers share one PID namespace, or whose handler sandboxes it (gVisor), also owns an infra container (id =
+// the pod's id, bundle <pod dir>/infra, rootfs <root>/containers/<id>). Stopping releases the network (CNI DEL, netns),
+// the user namespace and the shm mount; removing releases the rest.
 //
 // The store row's state column says more than these two states: it is
 // "creating" from before RunPodSandbox's first host effect until the pod is
@@ -27,6 +27,7 @@
 
 #include "lifecycle/startup_breakdown.h"
 #include "network/cni.h"
+#include "sys/namespaces.h"
 
 namespace crix::lifecycle {
 
@@ -48,6 +49,9 @@ struct PodConfig {
   std::string cgroupParent;
   std::map<std::string, std::string> sysctls;
   NamespaceMode network = NamespaceMode::Pod, pid = NamespaceMode::Container, ipc = NamespaceMode::Pod;
+  // Pod: a user namespace of the pod's own with these mappings; Node: the host's.
+  NamespaceMode userns = NamespaceMode::Node;
+  std::vector<sys::IdMapping> uidMappings, gidMappings;
   std::string runtimeHandler;
   bool privileged = false;
 };
@@ -62,8 +66,9 @@ struct Sandbox {
   int64_t createdAt = 0;  // ns since the epoch
   std::string handler;    // the resolved runtime handler
   std::string podDir;
-  std::string netnsPath;  // empty with host networking
-  std::string network;    // CNI network name
+  std::string netnsPath;   // empty with host networking
+  std::string usernsPath;  // the pod's pinned user namespace, if it has one
+  std::string network;     // CNI network name
   std::vector<std::string> ips;
   bool infra = false;  // an infra (pause) container runs for this pod
   int infraPid = 0;

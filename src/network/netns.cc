@@ -19,28 +19,49 @@
 #include <thread>
 
 #include "sys/fs.h"
+#include "sys/namespaces.h"
 #include "sys/unique_fd.h"
 
 namespace crix::network {
 namespace {
 
-Result<> bringLoopbackUp() {
-  sys::UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!s.valid()) return failErrno("socket", errno);
+// 0 or an errno; async-signal-safe, for a forked child too.
+int loopbackUp() {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return errno;
   ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) return failErrno("get lo flags", errno);
-  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-  if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) return failErrno("bring lo up", errno);
-  return {};
+  std::memcpy(ifr.ifr_name, "lo", 3);
+  int err = 0;
+  if (::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+    err = errno;
+  } else {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) err = errno;
+  }
+  ::close(s);
+  return err;
+}
+
+// In a child: join the user namespace open at *arg, then make the network
+// namespace there, so that the namespace is that user namespace's own.
+int unshareNetIn(void* arg) {
+  if (::setns(*static_cast<int*>(arg), CLONE_NEWUSER) != 0) return errno;
+  if (::unshare(CLONE_NEWNET) != 0) return errno;
+  return loopbackUp();
 }
 
 }  // namespace
 
-Result<> createNetns(const std::string& path) {
-  sys::UniqueFd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
-  if (!file.valid()) return failErrno("create netns pin " + path, errno);
-  file.reset();
+Result<> createNetns(const std::string& path, const std::string& ownerUserns) {
+  if (!ownerUserns.empty()) {
+    // setns into a user namespace needs a single-threaded process: a child.
+    sys::UniqueFd userns(::open(ownerUserns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!userns.valid()) return failErrno("open user namespace " + ownerUserns, errno);
+    int fd = userns.get();
+    return sys::inNamespaceChild(unshareNetIn, &fd, [&](pid_t pid) {
+      return sys::pinNamespace("/proc/" + std::to_string(pid) + "/ns/net", path);
+    });
+  }
   // unshare changes only the calling thread's namespace: do it on a
   // short-lived thread so that crixd's own threads stay in the host's.
   Result<> result;
@@ -49,24 +70,18 @@ Result<> createNetns(const std::string& path) {
       result = failErrno("unshare network namespace", errno);
       return;
     }
-    if (auto up = bringLoopbackUp(); !up) {
-      result = up;
+    if (int err = loopbackUp(); err != 0) {
+      result = failErrno("bring lo up", err);
       return;
     }
-    std::string self = "/proc/self/task/" + std::to_string(::syscall(SYS_gettid)) + "/ns/net";
-    if (::mount(self.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0)
-      result = failErrno("pin network namespace at " + path, errno);
+    result = sys::pinNamespace("/proc/self/task/" + std::to_string(::syscall(SYS_gettid)) + "/ns/net", path);
   });
   worker.join();
-  if (!result) ::unlink(path.c_str());
   return result;
 }
 
 Result<> removeNetns(const std::string& path) {
-  if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
-    return failErrno("unpin network namespace " + path, errno);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return failErrno("remove " + path, errno);
-  return {};
+  return sys::unpinNamespace(path);
 }
 
 namespace {

@@ -14,8 +14,11 @@
 namespace crix::network {
 
 // Creates a network namespace with lo up and pins it at `path` (whose
-// directory must exist). On failure nothing is left at `path`.
-Result<> createNetns(const std::string& path);
+// directory must exist). With `ownerUserns` (a pinned user namespace) the
+// network namespace belongs to it, so that the pod's root, mapped to an
+// unprivileged host user, still administers its own network (and may mount
+// sysfs). On failure nothing is left at `path`.
+Result<> createNetns(const std::string& path, const std::string& ownerUserns = "");
 
 // Unpins and removes `path`; a missing path is fine.
 Result<> removeNetns(const std::string& path);

@@ -36,6 +36,13 @@ lifecycle::PodConfig fromCri(const v1::PodSandboxConfig& c, const std::string& h
   p.network = static_cast<NamespaceMode>(ns.network());
   p.pid = static_cast<NamespaceMode>(ns.pid());
   p.ipc = static_cast<NamespaceMode>(ns.ipc());
+  // Absent, it is the host's (the message's zero value would say POD).
+  if (ns.has_userns_options()) {
+    const auto& u = ns.userns_options();
+    p.userns = static_cast<NamespaceMode>(u.mode());
+    for (const auto& m : u.uids()) p.uidMappings.push_back({m.container_id(), m.host_id(), m.length()});
+    for (const auto& m : u.gids()) p.gidMappings.push_back({m.container_id(), m.host_id(), m.length()});
+  }
   p.privileged = linux.security_context().privileged();
   p.runtimeHandler = handler;
   return p;
@@ -77,6 +84,18 @@ void fillPodStatus(const lifecycle::Sandbox& s, v1::PodSandboxStatus* st) {
   ns->set_network(static_cast<v1::NamespaceMode>(s.config.network));
   ns->set_pid(static_cast<v1::NamespaceMode>(s.config.pid));
   ns->set_ipc(static_cast<v1::NamespaceMode>(s.config.ipc));
+  auto* userns = ns->mutable_userns_options();
+  userns->set_mode(static_cast<v1::NamespaceMode>(s.config.userns));
+  auto mappings = [](const std::vector<sys::IdMapping>& from, auto* to) {
+    for (const auto& m : from) {
+      auto* out = to->Add();
+      out->set_container_id(m.containerId);
+      out->set_host_id(m.hostId);
+      out->set_length(m.length);
+    }
+  };
+  mappings(s.config.uidMappings, userns->mutable_uids());
+  mappings(s.config.gidMappings, userns->mutable_gids());
   st->mutable_labels()->insert(s.config.labels.begin(), s.config.labels.end());
   st->mutable_annotations()->insert(s.config.annotations.begin(), s.config.annotations.end());
   st->set_runtime_handler(s.handler);

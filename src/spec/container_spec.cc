@@ -158,6 +158,7 @@ json buildContainerSpec(const ContainerSpecInput& in) {
             {"annotations", in.annotations},
             {"linux", linux}};
   if (in.hostname.empty() || in.hostNetwork) spec.erase("hostname");
+  addUserNamespace(in.userns, spec);
   return spec;
 }
 

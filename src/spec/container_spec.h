@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "spec/sandbox_spec.h"
+
 namespace crix::spec {
 
 struct Mount {
@@ -42,6 +44,7 @@ struct ContainerSpecInput {
   // Namespaces to join (paths) or create (empty); host ones are left out.
   std::string netnsPath, pidnsPath, ipcnsPath;
   bool hostNetwork = false, hostPid = false, hostIpc = false;
+  UserNamespace userns;       // the pod's
   std::vector<Mount> mounts;  // pod files, shm and the CRI mounts
   std::string cgroupsPath;
   bool privileged = false, readonlyRootfs = false, noNewPrivileges = false;

@@ -89,7 +89,21 @@ json buildSandboxSpec(const SandboxSpecInput& in) {
         {"readonlyPaths", defaultReadonlyPaths()}}},
   };
   if (in.hostname.empty()) spec.erase("hostname");
+  addUserNamespace(in.userns, spec);
   return spec;
+}
+
+void addUserNamespace(const UserNamespace& userns, json& spec) {
+  if (userns.path.empty()) return;
+  auto ranges = [](const std::vector<UserNamespace::Range>& rs) {
+    json out = json::array();
+    for (const auto& r : rs) out.push_back({{"containerID", r.containerId}, {"hostID", r.hostId}, {"size", r.size}});
+    return out;
+  };
+  auto& linux = spec["linux"];
+  linux["namespaces"].push_back({{"type", "user"}, {"path", userns.path}});
+  linux["uidMappings"] = ranges(userns.uids);
+  linux["gidMappings"] = ranges(userns.gids);
 }
 
 }  // namespace crix::spec

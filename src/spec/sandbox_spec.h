@@ -1,6 +1,7 @@
 // The OCI runtime spec (config.json) of a pod's infra container. Pure: no I/O.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -8,6 +9,20 @@
 #include <nlohmann/json.hpp>
 
 namespace crix::spec {
+
+// A pod's own user namespace, pinned: the runtime joins it by path and is
+// told its mappings too (it sizes the container's ownership by them).
+struct UserNamespace {
+  struct Range {
+    uint32_t containerId = 0, hostId = 0, size = 0;
+  };
+  std::string path;  // empty: the host's user namespace
+  std::vector<Range> uids, gids;
+};
+
+// Adds `userns` to linux.namespaces and its uidMappings and gidMappings
+// to `spec`; nothing for the host's.
+void addUserNamespace(const UserNamespace& userns, nlohmann::json& spec);
 
 struct SandboxSpecInput {
   std::string id;
@@ -23,6 +38,7 @@ struct SandboxSpecInput {
   std::map<std::string, std::string> sysctls;  // namespaced, already validated
   std::map<std::string, std::string> annotations;
   bool readonlyRootfs = true;
+  UserNamespace userns;
 };
 
 nlohmann::json buildSandboxSpec(const SandboxSpecInput& in);

@@ -1,26 +1,98 @@
 #include "storage/rootfs.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
 
 #include "sys/fs.h"
+#include "sys/unique_fd.h"
 
 namespace crix::storage {
 
+namespace {
+
+// Mounts a clone of `layer` at `at`, seen through the user namespace open as
+// `userns`: ids are shifted by its mappings. The layer itself is untouched.
+Result<> mountIdMapped(const std::string& layer, const std::string& at, int userns) {
+  sys::UniqueFd tree(::open_tree(AT_FDCWD, layer.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (!tree.valid()) return failErrno("clone mount of layer " + layer, errno);
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<uint64_t>(userns);
+  if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
+    return failErrno("idmap layer " + layer + " (the kernel needs idmapped mounts for its filesystem)", errno);
+  TRY(sys::mkdirAll(at, 0700));
+  if (::move_mount(tree.get(), "", AT_FDCWD, at.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+    return failErrno("mount idmapped layer at " + at, errno);
+  return {};
+}
+
+// The runtime mounts the rootfs as the container's root, an unprivileged
+// host user: every directory above it must let others through.
+Result<> checkSearchable(const std::string& dir) {
+  for (auto p = std::filesystem::path(dir); p.has_relative_path(); p = p.parent_path()) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) return failErrno("stat " + p.string(), errno);
+    if (!(st.st_mode & S_IXOTH))
+      return fail(Code::FailedPrecondition,
+                  "a pod with its own user namespace needs every directory above its containers searchable by "
+                  "others, and " +
+                      p.string() + " is not (chmod o+x)");
+  }
+  return {};
+}
+
+// Unmounts and removes the idmapped layers' mount points; the overlay
+// keeps its own references to them.
+void dropIdMapped(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) ::umount2(e.path().c_str(), MNT_DETACH);
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
+
 Result<std::string> mountRootfs(const std::string& containersDir, const std::string& id,
-                                const std::vector<std::string>& lowers) {
+                                const std::vector<std::string>& lowers, const IdMappedLayers* idmap) {
   if (lowers.empty()) return fail(Code::InvalidArgument, "container " + id + ": image has no layers");
   std::string dir = containersDir + "/" + id;
   for (const char* sub : {"/upper", "/work", "/merged"}) TRY(sys::mkdirAll(dir + sub, 0755));
+  std::vector<std::string> layers = lowers;
+  std::string mapped = dir + "/idmapped";
+  if (idmap) {
+    TRY(checkSearchable(dir));
+    sys::UniqueFd userns(::open(idmap->usernsPath.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!userns.valid()) return failErrno("open user namespace " + idmap->usernsPath, errno);
+    for (size_t i = 0; i < layers.size(); ++i) {
+      std::string at = mapped + "/" + std::to_string(i);
+      if (auto r = mountIdMapped(lowers[i], at, userns.get()); !r) {
+        dropIdMapped(mapped);
+        return fail(r.error());
+      }
+      layers[i] = at;
+    }
+    if (::chown((dir + "/upper").c_str(), idmap->rootUid, idmap->rootGid) != 0) {
+      int err = errno;
+      dropIdMapped(mapped);
+      return failErrno("give the writable layer of " + id + " to the container's root", err);
+    }
+  }
   std::string lower;
-  for (const auto& l : lowers) lower += (lower.empty() ? "" : ":") + l;
+  for (const auto& l : layers) lower += (lower.empty() ? "" : ":") + l;
   std::string opts = "lowerdir=" + lower + ",upperdir=" + dir + "/upper,workdir=" + dir + "/work";
+  int err = 0;
   if (opts.size() > 4000)
+    err = E2BIG;
+  else if (::mount("overlay", (dir + "/merged").c_str(), "overlay", 0, opts.c_str()) != 0)
+    err = errno;
+  if (idmap) dropIdMapped(mapped);
+  if (err == E2BIG)
     return fail(Code::ResourceExhausted, "container " + id + ": too many image layers for one overlay mount");
-  if (::mount("overlay", (dir + "/merged").c_str(), "overlay", 0, opts.c_str()) != 0)
-    return failErrno("mount rootfs of " + id, errno);
+  if (err != 0) return failErrno("mount rootfs of " + id, err);
   return dir + "/merged";
 }
 

@@ -32,11 +32,16 @@ struct HostState {
   int mounts = 0;       // mount points under the root
   int bridgePorts = 0;  // veths on the test bridge
   int netnsPins = 0;
-  int leases = 0;     // host-local IP leases
-  int files = 0;      // entries in the per-object directories
-  int conmons = 0;    // conmon processes carrying the root's paths
-  int processes = 0;  // processes in the cgroups of the test's ids
-  int cgroups = 0;    // cgroup directories of the test's ids, all hierarchies
+  int leases = 0;         // host-local IP leases
+  int files = 0;          // entries in the per-object directories
+  int conmons = 0;        // conmon processes carrying the root's paths
+  int processes = 0;      // processes in the cgroups of the test's ids
+  int cgroups = 0;        // cgroup directories of the test's ids, all hierarchies
+  std::string fileNames;  // those entries, to say what was left
+
+  static constexpr const char* kObjectDirs[] = {"/d/root/containers",  "/d/run/containers", "/d/run/pods",
+                                                "/d/root/cni",         "/d/run/exits",      "/d/run/attach",
+                                                "/d/run/runtimes/runc"};
 
   static int count(const std::string& dir, const std::string& prefix = "") {
     int n = 0;
@@ -65,9 +70,12 @@ struct HostState {
     h.bridgePorts = count("/sys/class/net/" + std::string(kBridge) + "/brif");
     h.netnsPins = count(under + "/d/run/netns");
     h.leases = count(under + "/ipam/crix-test", "10.198.");
-    for (const char* d : {"/d/root/containers", "/d/run/containers", "/d/run/pods", "/d/root/cni", "/d/run/exits",
-                          "/d/run/attach", "/d/run/runtimes/runc"})
-      h.files += count(under + d);
+    std::error_code ec;
+    for (const char* d : kObjectDirs)
+      for (const auto& e : std::filesystem::directory_iterator(under + d, ec)) {
+        ++h.files;
+        h.fileNames += " " + std::string(d) + "/" + e.path().filename().string();
+      }
     for (int pid : sys::listPids()) {
       auto args = sys::processArgs(pid);
       if (!args.empty() && args[0].find("conmon") != std::string::npos) {
@@ -77,7 +85,6 @@ struct HostState {
       }
       if (ids.count(cgroupId(pid))) ++h.processes;
     }
-    std::error_code ec;
     for (const auto& id : ids)
       for (const auto& hier : std::filesystem::directory_iterator("/sys/fs/cgroup", ec))
         h.cgroups += std::filesystem::exists(hier.path() / "crix" / ("crix-" + id));
@@ -87,7 +94,8 @@ struct HostState {
   std::string describe() const {
     std::ostringstream o;
     o << "mounts=" << mounts << " bridge_ports=" << bridgePorts << " netns=" << netnsPins << " leases=" << leases
-      << " files=" << files << " conmons=" << conmons << " processes=" << processes << " cgroups=" << cgroups;
+      << " files=" << files << fileNames << " conmons=" << conmons << " processes=" << processes
+      << " cgroups=" << cgroups;
     return o.str();
   }
 };
@@ -121,19 +129,21 @@ class RecoveryFixture : public DaemonTest {
     v1::PullImageResponse resp;
     return d.images()->PullImage(rpcContext(60000).get(), req, &resp);
   }
-  v1::PodSandboxConfig podConfig(const std::string& name) {
+  // With `infra`, the pod shares one PID namespace and so runs an infra
+  // container; without, only its namespaces are pinned (the default).
+  v1::PodSandboxConfig podConfig(const std::string& name, bool infra = true) {
     v1::PodSandboxConfig c;
     c.mutable_metadata()->set_name(name);
     c.mutable_metadata()->set_namespace_("default");
     c.mutable_metadata()->set_uid("uid-" + name);
     c.set_log_directory(tmp_ / ("logs/" + name));
-    // A shared PID namespace: the pod runs an infra container too.
-    c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+    c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(infra ? v1::POD
+                                                                                              : v1::CONTAINER);
     return c;
   }
-  grpc::Status runPod(Daemon& d, const std::string& name, std::string* id) {
+  grpc::Status runPod(Daemon& d, const std::string& name, std::string* id, bool infra = true) {
     v1::RunPodSandboxRequest req;
-    *req.mutable_config() = podConfig(name);
+    *req.mutable_config() = podConfig(name, infra);
     v1::RunPodSandboxResponse resp;
     auto s = d.runtime()->RunPodSandbox(rpcContext(60000).get(), req, &resp);
     *id = resp.pod_sandbox_id();

@@ -60,6 +60,28 @@ TEST(ContainerSpec, Namespaces) {
   EXPECT_FALSE(host.contains("hostname"));
 }
 
+TEST(ContainerSpec, PodUserNamespaceIsJoinedWithItsMappings) {
+  ContainerSpecInput in;
+  in.rootfs = "/r";
+  in.args = {"sh"};
+  auto host = buildContainerSpec(in);
+  for (const auto& n : host["linux"]["namespaces"]) EXPECT_NE(n["type"], "user");
+  EXPECT_FALSE(host["linux"].contains("uidMappings"));
+
+  in.userns.path = "/run/crix/userns/p";
+  in.userns.uids = {{0, 300000, 65536}};
+  in.userns.gids = {{0, 400000, 1}, {1, 500000, 10}};
+  auto s = buildContainerSpec(in);
+  bool joined = false;
+  for (const auto& n : s["linux"]["namespaces"])
+    joined = joined || (n["type"] == "user" && n["path"] == in.userns.path);
+  EXPECT_TRUE(joined) << s["linux"]["namespaces"].dump();
+  EXPECT_EQ(s["linux"]["uidMappings"],
+            nlohmann::json::parse(R"([{"containerID": 0, "hostID": 300000, "size": 65536}])"));
+  EXPECT_EQ(s["linux"]["gidMappings"], nlohmann::json::parse(R"([{"containerID": 0, "hostID": 400000, "size": 1},
+                                                                {"containerID": 1, "hostID": 500000, "size": 10}])"));
+}
+
 TEST(ContainerSpec, PrivilegedAndReadonly) {
   ContainerSpecInput in;
   in.args = {"sh"};
