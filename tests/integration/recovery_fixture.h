@@ -32,6 +32,7 @@ struct HostState {
   int mounts = 0;       // mount points under the root
   int bridgePorts = 0;  // veths on the test bridge
   int netnsPins = 0;
+  int usernsPins = 0;
   int leases = 0;         // host-local IP leases
   int files = 0;          // entries in the per-object directories
   int conmons = 0;        // conmon processes carrying the root's paths
@@ -69,6 +70,7 @@ struct HostState {
     for (std::string line; std::getline(m, line);) h.mounts += line.find(under) != std::string::npos;
     h.bridgePorts = count("/sys/class/net/" + std::string(kBridge) + "/brif");
     h.netnsPins = count(under + "/d/run/netns");
+    h.usernsPins = count(under + "/d/run/userns");
     h.leases = count(under + "/ipam/crix-test", "10.198.");
     std::error_code ec;
     for (const char* d : kObjectDirs)
@@ -93,8 +95,8 @@ struct HostState {
 
   std::string describe() const {
     std::ostringstream o;
-    o << "mounts=" << mounts << " bridge_ports=" << bridgePorts << " netns=" << netnsPins << " leases=" << leases
-      << " files=" << files << fileNames << " conmons=" << conmons << " processes=" << processes
+    o << "mounts=" << mounts << " bridge_ports=" << bridgePorts << " netns=" << netnsPins << " userns=" << usernsPins
+      << " leases=" << leases << " files=" << files << fileNames << " conmons=" << conmons << " processes=" << processes
       << " cgroups=" << cgroups;
     return o.str();
   }
@@ -137,8 +139,16 @@ class RecoveryFixture : public DaemonTest {
     c.mutable_metadata()->set_namespace_("default");
     c.mutable_metadata()->set_uid("uid-" + name);
     c.set_log_directory(tmp_ / ("logs/" + name));
-    c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(infra ? v1::POD
-                                                                                              : v1::CONTAINER);
+    auto* ns = c.mutable_linux()->mutable_security_context()->mutable_namespace_options();
+    ns->set_pid(infra ? v1::POD : v1::CONTAINER);
+    if (userns_) {
+      auto* u = ns->mutable_userns_options();
+      u->set_mode(v1::POD);
+      for (auto* m : {u->add_uids(), u->add_gids()}) {
+        m->set_host_id(400000);
+        m->set_length(65536);
+      }
+    }
     return c;
   }
   grpc::Status runPod(Daemon& d, const std::string& name, std::string* id, bool infra = true) {
@@ -229,7 +239,8 @@ class RecoveryFixture : public DaemonTest {
     return n;
   }
 
-  std::string config_;  // TOML beyond the base configuration
+  std::string config_;   // TOML beyond the base configuration
+  bool userns_ = false;  // pods get a user namespace of their own
   std::set<std::string> cgroupIds_;
 };
 

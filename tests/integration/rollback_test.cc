@@ -3,6 +3,8 @@
 // common/fault.h) while crixd keeps running. The call must fail with the
 // injected error, leave nothing behind on the host or in the lists, and
 // succeed when asked again.
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <set>
 
@@ -46,6 +48,7 @@ class RollbackTest : public RecoveryFixture {
   }
 
   void SetUp() override {
+    ::chmod(tmp_.path().c_str(), 0711);  // reachable by a user-namespaced pod's root
     RecoveryFixture::SetUp();
     before_ = HostState::take(tmp_.path(), {});
     cgroupsBefore_ = crixCgroups();
@@ -58,9 +61,13 @@ class RollbackTest : public RecoveryFixture {
 TEST_F(RollbackTest, AFailedStepOfRunPodSandboxLeavesNothing) {
   for (auto point : faultPoints()) {
     if (!point.starts_with("pod-")) continue;
-    for (bool infra : {true, false}) {
+    for (int variant : {0, 1, 2}) {
+      bool infra = variant != 1;
+      userns_ = variant == 2;
       if (!infra && point.starts_with("pod-after-infra")) continue;  // no infra container, no such step
-      SCOPED_TRACE(std::string(point) + (infra ? " with infra" : " without infra"));
+      SCOPED_TRACE(std::string(point) + (!infra    ? " without infra"
+                                         : userns_ ? " with infra and userns"
+                                                   : " with infra"));
       auto d = startFailing(point);
       ASSERT_TRUE(d);
       std::string id;

@@ -92,6 +92,9 @@ class UsernsTest : public PodFixture {
     std::string id;
     auto c = config("c", {"sleep", "300"});
     c.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);  // the image names a user
+    // NET_ADMIN counts in the pod's user namespace only: the network
+    // namespace must be that one's for it to reach the interfaces.
+    c.mutable_linux()->mutable_security_context()->mutable_capabilities()->add_add_capabilities("NET_ADMIN");
     ASSERT_TRUE(create(c, &id).ok());
     auto started = start(id);
     ASSERT_TRUE(started.ok()) << started.error_message() << d_->log();
@@ -110,7 +113,7 @@ class UsernsTest : public PodFixture {
     ASSERT_EQ(::stat((tmp_ / ("d/root/containers/" + id + "/upper/made-here")).c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, kHostBase);
     EXPECT_EQ(st.st_gid, kHostBase);
-    // Root administers the pod's own network: it can take lo down and up.
+    // Root, with NET_ADMIN, administers the pod's own network.
     exec(id, "ip link set lo down && ip link set lo up");
 
     // Removing the pod unpins the user namespace; no mount is left.
