@@ -350,7 +350,16 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
     if (!covered(dst)) in.mounts.push_back({dst, pod.podDir + "/" + file, cc.readonlyRootfs, "rprivate"});
   if (!covered("/dev/shm"))
     in.mounts.push_back({"/dev/shm", in.hostIpc ? "/dev/shm" : pod.podDir + "/shm", false, "rprivate"});
-  in.mounts.insert(in.mounts.end(), cc.mounts.begin(), cc.mounts.end());
+  for (auto m : cc.mounts) {
+    // In a pod with its own user namespace, volumes are seen through it
+    // (the runtime's bind mount of an idmapped mount keeps the mapping).
+    if (!pod.usernsPath.empty()) {
+      std::string at = containersDir + "/" + c.id + "/volume-maps/" + std::to_string(in.mounts.size());
+      TRY_CTX(storage::mountIdMapped(m.hostPath, at, pod.usernsPath), "volume " + m.containerPath);
+      m.hostPath = at;
+    }
+    in.mounts.push_back(m);
+  }
   // The image's volumes: a fresh directory each, unless a CRI mount covers it.
   if (cfg_.imageVolumes == "mkdir") {
     int n = 0;
@@ -422,8 +431,12 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
     TRY(sys::mkdirAll(fs::path(c.logPath).parent_path().string(), 0755));
   }
   TRY(faultPoint("ctr-after-bundle"));
-  c.pid = TRY(runtime->create(
-      {c.id, c.bundle, c.logPath.empty() ? c.bundle + "/ctr.log" : c.logPath, cc.tty, cc.stdin, cc.stdinOnce}));
+  auto created = runtime->create(
+      {c.id, c.bundle, c.logPath.empty() ? c.bundle + "/ctr.log" : c.logPath, cc.tty, cc.stdin, cc.stdinOnce});
+  // The container holds its own copies of the idmapped volumes now.
+  if (auto dropped = storage::dropVolumeMaps(containersDir, c.id); !dropped)
+    log::warn("cannot drop idmapped volume mounts", {{"container", c.id}, {"error", dropped.error().message()}});
+  c.pid = TRY(std::move(created));
   // conmon writes the exit file and leaves its attach link only after the
   // killed container is gone: undone as recovery undoes a half-made one.
   undo.push([this, c] {

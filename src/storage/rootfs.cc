@@ -15,19 +15,30 @@ namespace crix::storage {
 
 namespace {
 
-// Mounts a clone of `layer` at `at`, seen through the user namespace open as
-// `userns`: ids are shifted by its mappings. The layer itself is untouched.
-Result<> mountIdMapped(const std::string& layer, const std::string& at, int userns) {
-  sys::UniqueFd tree(::open_tree(AT_FDCWD, layer.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
-  if (!tree.valid()) return failErrno("clone mount of layer " + layer, errno);
+// Mounts a clone of `source` (with what is mounted below it when
+// `recursive`) at `at`, seen through the user namespace open as `userns`:
+// ids are shifted by its mappings. The source itself is untouched.
+Result<> mountIdMappedFd(const std::string& source, const std::string& at, int userns, bool recursive) {
+  unsigned cloneFlags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+  sys::UniqueFd tree(::open_tree(AT_FDCWD, source.c_str(), cloneFlags));
+  if (!tree.valid()) return failErrno("clone mount of " + source, errno);
   mount_attr attr{};
   attr.attr_set = MOUNT_ATTR_IDMAP;
   attr.userns_fd = static_cast<uint64_t>(userns);
-  if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
-    return failErrno("idmap layer " + layer + " (the kernel needs idmapped mounts for its filesystem)", errno);
-  TRY(sys::mkdirAll(at, 0700));
+  if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) != 0)
+    return failErrno("idmap " + source + " (the kernel needs idmapped mounts for its filesystem)", errno);
+  // The mount point is of the source's kind: a directory, or a file.
+  struct stat st {};
+  if (::stat(source.c_str(), &st) != 0) return failErrno("stat " + source, errno);
+  if (S_ISDIR(st.st_mode)) {
+    TRY(sys::mkdirAll(at, 0700));
+  } else {
+    TRY(sys::mkdirAll(std::filesystem::path(at).parent_path().string(), 0700));
+    sys::UniqueFd file(::open(at.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    if (!file.valid()) return failErrno("create mount point " + at, errno);
+  }
   if (::move_mount(tree.get(), "", AT_FDCWD, at.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
-    return failErrno("mount idmapped layer at " + at, errno);
+    return failErrno("mount idmapped " + source + " at " + at, errno);
   return {};
 }
 
@@ -69,7 +80,7 @@ Result<std::string> mountRootfs(const std::string& containersDir, const std::str
     if (!userns.valid()) return failErrno("open user namespace " + idmap->usernsPath, errno);
     for (size_t i = 0; i < layers.size(); ++i) {
       std::string at = mapped + "/" + std::to_string(i);
-      if (auto r = mountIdMapped(lowers[i], at, userns.get()); !r) {
+      if (auto r = mountIdMappedFd(lowers[i], at, userns.get(), false); !r) {
         dropIdMapped(mapped);
         return fail(r.error());
       }
@@ -103,8 +114,28 @@ Result<> unmountRootfs(const std::string& containersDir, const std::string& id) 
   return {};
 }
 
+Result<> mountIdMapped(const std::string& source, const std::string& at, const std::string& usernsPath) {
+  sys::UniqueFd userns(::open(usernsPath.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!userns.valid()) return failErrno("open user namespace " + usernsPath, errno);
+  return mountIdMappedFd(source, at, userns.get(), true);
+}
+
+Result<> dropVolumeMaps(const std::string& containersDir, const std::string& id) {
+  std::string dir = containersDir + "/" + id + "/volume-maps";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (::umount2(e.path().c_str(), MNT_DETACH) != 0 && errno != EINVAL)
+      return failErrno("unmount " + e.path().string(), errno);
+  // Only what is left now is plain files and directories of crix's own.
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return fail(Code::Internal, "remove " + dir + ": " + ec.message());
+  return {};
+}
+
 Result<> removeContainerDir(const std::string& containersDir, const std::string& id) {
   TRY(unmountRootfs(containersDir, id));
+  // Never remove_all through a volume's idmapped mount: that would empty the volume.
+  TRY(dropVolumeMaps(containersDir, id));
   std::error_code ec;
   std::filesystem::remove_all(containersDir + "/" + id, ec);
   if (ec) return fail(Code::Internal, "remove container dir " + id + ": " + ec.message());

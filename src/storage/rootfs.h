@@ -7,6 +7,8 @@
 //     merged/   the mounted root filesystem
 //     idmapped/ while mounting for a pod with a user namespace: each layer
 //               mounted idmapped through it (gone once the overlay holds them)
+//     volume-maps/<n>  while the runtime creates a container of such a pod:
+//               its volumes, idmapped (gone once the container holds them)
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,15 @@ struct IdMappedLayers {
 // Returns the merged path.
 Result<std::string> mountRootfs(const std::string& containersDir, const std::string& id,
                                 const std::vector<std::string>& lowers, const IdMappedLayers* idmap = nullptr);
+// Mounts a clone of `source` (a directory or a file, with whatever is
+// mounted below it) at `at`, seen through the user namespace pinned at
+// `usernsPath`: files the host's root owns are the container root's, and
+// what the container's root writes is the host root's on disk.
+Result<> mountIdMapped(const std::string& source, const std::string& at, const std::string& usernsPath);
+
+// Unmounts and removes <containersDir>/<id>/volume-maps; fine when absent.
+Result<> dropVolumeMaps(const std::string& containersDir, const std::string& id);
+
 // Unmounts it; fine when not mounted.
 Result<> unmountRootfs(const std::string& containersDir, const std::string& id);
 // Unmounts and deletes the container's directory.

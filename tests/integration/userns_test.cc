@@ -95,7 +95,16 @@ class UsernsTest : public PodFixture {
     // NET_ADMIN counts in the pod's user namespace only: the network
     // namespace must be that one's for it to reach the interfaces.
     c.mutable_linux()->mutable_security_context()->mutable_capabilities()->add_add_capabilities("NET_ADMIN");
+    // A volume from the host, its files the host root's.
+    std::string vol = tmp_ / "vol";
+    std::filesystem::create_directories(vol);
+    ASSERT_TRUE(sys::writeFileAtomic(vol + "/hostfile", "from the host\n", 0644));
+    auto* m = c.add_mounts();
+    m->set_host_path(vol);
+    m->set_container_path("/vol");
     ASSERT_TRUE(create(c, &id).ok());
+    // The idmapped copy crixd made for the runtime is gone from the host.
+    EXPECT_FALSE(std::filesystem::exists(tmp_ / ("d/root/containers/" + id + "/volume-maps")));
     auto started = start(id);
     ASSERT_TRUE(started.ok()) << started.error_message() << d_->log();
 
@@ -113,6 +122,12 @@ class UsernsTest : public PodFixture {
     ASSERT_EQ(::stat((tmp_ / ("d/root/containers/" + id + "/upper/made-here")).c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, kHostBase);
     EXPECT_EQ(st.st_gid, kHostBase);
+    // The volume is seen through the pod's mappings: the host root's file
+    // is the container root's, and what it writes is the host root's on disk.
+    EXPECT_EQ(exec(id, "stat -c '%u %g' /vol/hostfile && echo more >> /vol/hostfile && touch /vol/fromctr"), "0 0\n");
+    ASSERT_EQ(::stat((vol + "/fromctr").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 0u);
+    EXPECT_EQ(sys::readFile(vol + "/hostfile").value_or(""), "from the host\nmore\n");
     // Root, with NET_ADMIN, administers the pod's own network.
     exec(id, "ip link set lo down && ip link set lo up");
 
