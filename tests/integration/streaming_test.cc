@@ -259,5 +259,51 @@ TEST_F(StreamingTest, RequestsAreCheckedBeforeAURLIsGiven) {
   EXPECT_EQ(dial(base, {}).status, 400);
 }
 
+// conmon, runc's state and the pod's netns outlive crixd: a restarted
+// crixd (killed, not stopped) still execs, attaches and forwards ports.
+TEST_F(StreamingTest, ExecAttachAndPortForwardOutliveACrixdCrash) {
+  std::string web = running("web", {"sh", "-c",
+                                    "mkdir -p /tmp/www && echo page-from-pod > /tmp/www/index.html && "
+                                    "exec httpd -f -p 8080 -h /tmp/www"});
+  std::string shell = running("attach", {"sh"}, true);
+  ASSERT_TRUE(eventually(web, {"wget", "-q", "-O-", "http://127.0.0.1:8080/index.html"}, "page-from-pod"));
+
+  EXPECT_EQ(d_->stop(SIGKILL), -SIGKILL);
+  ASSERT_TRUE(d_->start());
+
+  // Exec, streamed.
+  SpdyClient exec(execUrl(web, {"sh", "-c", "echo exec-after-restart"}, false, true, false, false));
+  ASSERT_TRUE(exec.ok()) << exec.upgrade().status;
+  uint32_t error = exec.open({{"streamtype", "error"}});
+  uint32_t out = exec.open({{"streamtype", "stdout"}});
+  ASSERT_TRUE(exec.readUntil([&] { return exec.finished.count(error) && exec.finished.count(out); })) << d_->log();
+  EXPECT_EQ(exec.data[out], "exec-after-restart\n");
+
+  // Attach to the shell started before the crash.
+  v1::AttachRequest req;
+  req.set_container_id(shell);
+  req.set_stdin(true);
+  req.set_stdout(true);
+  v1::AttachResponse resp;
+  ASSERT_TRUE(d_->runtime()->Attach(rpcContext().get(), req, &resp).ok());
+  SpdyClient attach(resp.url());
+  ASSERT_TRUE(attach.ok());
+  attach.open({{"streamtype", "error"}});
+  uint32_t in = attach.open({{"streamtype", "stdin"}});
+  uint32_t aout = attach.open({{"streamtype", "stdout"}});
+  ASSERT_TRUE(attach.readUntil([&] { return attach.replied.size() == 3; }));
+  attach.send(in, "echo attached-after-restart\n");
+  ASSERT_TRUE(attach.readUntil([&] { return attach.data[aout] == "attached-after-restart\n"; })) << attach.data[aout];
+
+  // Port-forward into the pod's netns.
+  SpdyClient pf(portForwardUrl(), "portforward.k8s.io");
+  ASSERT_TRUE(pf.ok()) << pf.upgrade().status;
+  pf.open({{"streamtype", "error"}, {"port", "8080"}, {"requestid", "0"}});
+  uint32_t data = pf.open({{"streamtype", "data"}, {"port", "8080"}, {"requestid", "0"}});
+  pf.send(data, "GET /index.html HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(pf.readUntil([&] { return pf.finished.count(data); })) << d_->log();
+  EXPECT_NE(pf.data[data].find("page-from-pod"), std::string::npos) << pf.data[data];
+}
+
 }  // namespace
 }  // namespace crix::test

@@ -178,7 +178,8 @@ Result<RunReport> runOn(const Options& o, const std::string& endpoint, pid_t giv
                         .logDir = logs.path(),
                         .stopTimeout = o.stopTimeout,
                         .rpcTimeout = std::chrono::seconds(o.rpcTimeout),
-                        .sharedPid = o.sharedPid},
+                        .sharedPid = o.sharedPid,
+                        .userns = o.userns},
                        recorder);
   TRY_CTX(session.version(), "cannot reach " + endpoint);
   describeRuntime(session, &report);
@@ -244,6 +245,8 @@ CLI::App* addBenchCommand(CLI::App& app, Options& o) {
   cmd->add_flag("--shared-pid", o.sharedPid,
                 "pods share one PID namespace (default: one per container, as the kubelet asks without "
                 "shareProcessNamespace)");
+  cmd->add_flag("--userns", o.userns,
+                "pods get a user namespace of their own (hostUsers: false), each its own 65536 ids");
   cmd->add_option("--warmup", o.warmup, "untimed pod+container iterations before timing")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

@@ -44,6 +44,7 @@ struct Options {
   int warmup = 1;             // untimed pod+container iterations first
   int64_t bytes = 100 << 20;  // portforward: bytes fetched per iteration
   bool sharedPid = false;     // pods share one PID namespace (a pause container in crix)
+  bool userns = false;        // pods get a user namespace of their own
   int stopTimeout = 0;        // StopContainer grace seconds (sleep ignores SIGTERM as pid 1)
   int rpcTimeout = 120;       // seconds for each CRI call
   pid_t pid = 0;              // the daemon's pid; found from the socket when 0

@@ -133,6 +133,16 @@ v1::PodSandboxConfig BenchSession::podConfig(int n) const {
   c.mutable_linux()->set_cgroup_parent("");  // the runtime's default
   // What the kubelet sends for a pod without shareProcessNamespace.
   c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(pidMode());
+  if (cfg_.userns) {
+    // A range of its own per pod, as the kubelet hands them out: 65536 ids
+    // from the second such range on.
+    auto* u = c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->mutable_userns_options();
+    u->set_mode(v1::POD);
+    for (auto* m : {u->add_uids(), u->add_gids()}) {
+      m->set_host_id(static_cast<uint32_t>(65536) * static_cast<uint32_t>(n % 30000 + 2));
+      m->set_length(65536);
+    }
+  }
   return c;
 }
 

@@ -39,6 +39,7 @@ struct SessionConfig {
   int stopTimeout = 0;
   std::chrono::seconds rpcTimeout{120};
   bool sharedPid = false;  // pods share one PID namespace
+  bool userns = false;     // pods get a user namespace of their own, 65536 ids each
 };
 
 struct Pod {
