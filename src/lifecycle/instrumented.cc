@@ -20,8 +20,9 @@ metrics::Family<metrics::Histogram>& ociFamily(metrics::Registry& m) {
 }
 
 metrics::Family<metrics::Histogram>& cniFamily(metrics::Registry& m) {
-  return m.histograms("crix_cni_operation_duration_seconds", "Time CNI ADD and DEL took, all plugins of the network.",
-                      {"op"}, metrics::kLatencyBuckets);
+  return m.histograms("crix_cni_operation_duration_seconds",
+                      "Time CNI ADD, DEL and CHECK took, all plugins of the network.", {"op"},
+                      metrics::kLatencyBuckets);
 }
 
 }  // namespace
@@ -66,7 +67,10 @@ Result<> TimedOciRuntime::reopenLog(const std::string& bundle, const std::string
 }
 
 TimedNetwork::TimedNetwork(network::NetworkPlugin& inner, metrics::Registry& metrics)
-    : inner_(inner), add_(cniFamily(metrics).with({"add"})), del_(cniFamily(metrics).with({"del"})) {}
+    : inner_(inner),
+      add_(cniFamily(metrics).with({"add"})),
+      del_(cniFamily(metrics).with({"del"})),
+      check_(cniFamily(metrics).with({"check"})) {}
 
 Result<network::NetworkStatus> TimedNetwork::add(const network::Attachment& a) {
   return timed(add_, [&] { return inner_.add(a); });
@@ -74,6 +78,10 @@ Result<network::NetworkStatus> TimedNetwork::add(const network::Attachment& a) {
 
 Result<> TimedNetwork::del(const std::string& containerId) {
   return timed(del_, [&] { return inner_.del(containerId); });
+}
+
+Result<> TimedNetwork::check(const std::string& containerId) {
+  return timed(check_, [&] { return inner_.check(containerId); });
 }
 
 }  // namespace crix::lifecycle

@@ -4,7 +4,7 @@
 // metrics and their fakes need none.
 //
 //   crix_oci_runtime_duration_seconds{op}      create, start, kill, delete, state, exec, reopen_log
-//   crix_cni_operation_duration_seconds{op}    add, del
+//   crix_cni_operation_duration_seconds{op}    add, del, check
 //
 // Failed calls count too: a runtime that fails slowly is worth seeing.
 #pragma once
@@ -54,10 +54,13 @@ class TimedNetwork final : public network::NetworkPlugin {
 
   Result<network::NetworkStatus> add(const network::Attachment& a) override;
   Result<> del(const std::string& containerId) override;
+  Result<> check(const std::string& containerId) override;
+  // Mostly answered from the plugin's short cache: not timed.
+  Result<> status() override { return inner_.status(); }
 
  private:
   network::NetworkPlugin& inner_;
-  metrics::Histogram &add_, &del_;
+  metrics::Histogram &add_, &del_, &check_;
 };
 
 }  // namespace crix::lifecycle

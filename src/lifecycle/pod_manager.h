@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,11 @@ class PodManager {
   // "creating"), finishes those caught in StopPodSandbox ("stopping") and
   // stops ready pods whose infra container exited while crixd was down.
   Result<> recover();
+  // Start-up, after recover(), on a thread of its own while crixd serves
+  // (network_check.cc): CNI CHECK of every ready pod with its own network
+  // namespace. A pod whose network broke while crixd was down is stopped,
+  // so that the kubelet sees it not ready and replaces it.
+  void checkNetworks(std::stop_token cancel);
 
   Result<std::string> run(const PodConfig& config);
   Result<> stop(const std::string& id);

@@ -4,7 +4,6 @@
 
 #include "cgroups/host_layout.h"
 #include "lifecycle/runtimes.h"
-#include "network/cni_config.h"
 #include "sys/fs.h"
 
 namespace crix::lifecycle {
@@ -56,10 +55,10 @@ std::vector<Condition> RuntimeHealth::conditions() {
   }
 
   Condition network{"NetworkReady", true, "", ""};
-  if (auto found = network::findNetworkConfigs(cfg_.cniConfigDir); !found) {
+  if (auto ready = net_.status(); !ready) {
     network.status = false;
     network.reason = "NetworkPluginNotReady";
-    network.message = found.error().message();
+    network.message = ready.error().message();
   }
   return {runtime, network};
 }

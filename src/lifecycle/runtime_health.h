@@ -1,11 +1,13 @@
 // The runtime's readiness, as the CRI Status call reports it: computed from
-// real checks on every call, never from flags set at start-up.
+// real checks on every call, never from flags set at start-up (the network
+// plugin may answer from a cache of a second or two, see network/cni.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "network/cni.h"
 #include "sys/executable_probe.h"
 
 namespace crix::lifecycle {
@@ -33,11 +35,13 @@ struct HandlerStatus {
 
 class RuntimeHealth {
  public:
-  explicit RuntimeHealth(const config::Config& cfg) : cfg_(cfg) {}
+  RuntimeHealth(const config::Config& cfg, network::NetworkPlugin& net) : cfg_(cfg), net_(net) {}
 
   // RuntimeReady: the default handler can run (its monitor and runtime
   // exist and run, the host's cgroups suit it).
-  // NetworkReady: a usable CNI network configuration is present.
+  // NetworkReady: the network plugin is ready (NetworkPlugin::status: a
+  // usable CNI configuration, its plugins present and, CNI 1.1, answering
+  // STATUS); else reason NetworkPluginNotReady and the plugin's error.
   std::vector<Condition> conditions();
   // Every configured handler, the default first.
   std::vector<HandlerStatus> handlers();
@@ -45,6 +49,7 @@ class RuntimeHealth {
  private:
   HandlerStatus check(const std::string& name, const config::RuntimeHandler& h);
   const config::Config& cfg_;
+  network::NetworkPlugin& net_;
   sys::ExecutableProbe probe_;
 };
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -148,6 +149,10 @@ int runDaemon(const config::Config& cfg) {
                                               std::chrono::steady_clock::now() - recoveryStarted)
                                               .count()}});
   addStateCollector(metricRegistry, pods, containers);
+  // Pods that outlived the previous crixd get their networks checked
+  // (CNI CHECK) beside serving, not before it; the thread stops and joins
+  // before the managers go.
+  std::jthread networkCheck([&pods](std::stop_token cancel) { pods.checkNetworks(cancel); });
 
   server::StreamingBackend streamingBackend(containers, pods);
   auto streamingServer = streaming::Server::start({.address = cfg.streamingAddress,
@@ -156,7 +161,7 @@ int runDaemon(const config::Config& cfg) {
                                                   streamingBackend);
   if (!streamingServer) return failStartup(streamingServer.error());
 
-  lifecycle::RuntimeHealth health(cfg);
+  lifecycle::RuntimeHealth health(cfg, network);
   server::RuntimeService runtimeService(cfg, health, pods, containers, **streamingServer);
   runtimeService.setEvents(&events);
   server::ImageService imageService(images, cfg.root + "/containers");
@@ -215,6 +220,8 @@ int runDaemon(const config::Config& cfg) {
   // deadline, then cancels what is left.
   server->Shutdown(std::chrono::system_clock::now() + cfg.shutdownTimeout);
   server->Wait();
+  networkCheck.request_stop();
+  networkCheck.join();
   metricsServer.reset();
   ::unlink(cfg.listen.c_str());
   if (auto closed = (*store)->close(); !closed) {
