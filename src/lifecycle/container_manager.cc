@@ -486,7 +486,17 @@ void ContainerManager::publish(const Container& c, EventType type) {
 
 void ContainerManager::onExit(const std::string& id) {
   std::lock_guard lock(mu_);
-  if (auto it = containers_.find(id); it != containers_.end()) refresh(it->second);
+  if (id.empty()) {
+    for (auto& [_, c] : containers_) refresh(c);
+  } else if (auto it = containers_.find(id); it != containers_.end()) {
+    refresh(it->second);
+  }
+}
+
+void ContainerManager::exitsWatched() {
+  std::lock_guard lock(mu_);
+  for (auto& [_, c] : containers_) refresh(c);
+  exitsWatched_ = true;
 }
 
 Result<Container> ContainerManager::get(const std::string& idOrPrefix) {
@@ -497,11 +507,11 @@ Result<Container> ContainerManager::get(const std::string& idOrPrefix) {
   return c;
 }
 
-std::vector<Container> ContainerManager::list(const ContainerFilter& f) {
+void ContainerManager::visit(const ContainerFilter& f, const std::function<void(const Container&)>& fn) {
   std::lock_guard lock(mu_);
-  std::vector<Container> out;
+  std::vector<const Container*> selected;
   for (auto& [id, c] : containers_) {
-    refresh(c);
+    if (!exitsWatched_) refresh(c);
     if (!f.idPrefix.empty() && !id.starts_with(f.idPrefix)) continue;
     if (!f.podId.empty() && c.podId != f.podId) continue;
     if (f.state && c.state != *f.state) continue;
@@ -510,9 +520,15 @@ std::vector<Container> ContainerManager::list(const ContainerFilter& f) {
       auto it = c.config.labels.find(k);
       if (it == c.config.labels.end() || it->second != v) match = false;
     }
-    if (match) out.push_back(c);
+    if (match) selected.push_back(&c);
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.createdAt < b.createdAt; });
+  std::sort(selected.begin(), selected.end(), [](const auto* a, const auto* b) { return a->createdAt < b->createdAt; });
+  for (const auto* c : selected) fn(*c);
+}
+
+std::vector<Container> ContainerManager::list(const ContainerFilter& f) {
+  std::vector<Container> out;
+  visit(f, [&](const Container& c) { out.push_back(c); });
   return out;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -70,14 +71,24 @@ class ContainerManager {
   Result<> load();
   // Where container events go. Set once, before serving.
   void setEvents(EventBus* events) { events_ = events; }
-  // conmon wrote the exit file of `id` (from the exit monitor).
+  // conmon wrote the exit file of `id` (from the exit monitor); an empty
+  // id: some exits may have gone unseen, check them all.
   void onExit(const std::string& id);
+  // The exit monitor runs: exits are recorded as they happen, so listing
+  // no longer reads every running container's exit file. Checks them all
+  // once, for exits between load() and the monitor's start.
+  void exitsWatched();
   Result<std::string> create(const std::string& podId, const ContainerConfig& config);
   Result<> start(const std::string& id);
   Result<> stop(const std::string& id, std::chrono::seconds timeout);
   Result<> remove(const std::string& id);
   Result<Container> get(const std::string& id);
   std::vector<Container> list(const ContainerFilter& f);
+  // Calls `fn` with each container that `f` selects, oldest first, under
+  // the manager's lock: for callers that read a few fields of many
+  // containers (ListContainers) without copying them. `fn` must not call
+  // back into the manager.
+  void visit(const ContainerFilter& f, const std::function<void(const Container&)>& fn);
   Result<ExecResult> execSync(const std::string& id, const std::vector<std::string>& cmd, std::chrono::seconds timeout);
   // A command started for a streaming client, and a running container's stdio.
   Result<std::unique_ptr<oci::StreamProcess>> execStream(const std::string& id, const std::vector<std::string>& cmd,
@@ -119,6 +130,7 @@ class ContainerManager {
   Runtimes& runtimes_;
 
   mutable std::mutex mu_;
+  bool exitsWatched_ = false;  // under mu_
   std::map<std::string, Container> containers_;
   std::map<std::string, std::string> names_;
 };

@@ -51,7 +51,10 @@ void ExitMonitor::run() {
     for (char* at = buf; at < buf + n;) {
       auto* ev = reinterpret_cast<inotify_event*>(at);
       at += sizeof(inotify_event) + ev->len;
-      if (ev->mask & IN_Q_OVERFLOW) log::warn("exit monitor missed events; exits are read on the next query");
+      if (ev->mask & IN_Q_OVERFLOW) {
+        log::warn("exit monitor missed events; reading every container's exit file");
+        onExit_("");
+      }
       if (ev->len > 0 && ev->name[0] != '.') onExit_(ev->name);
     }
   }

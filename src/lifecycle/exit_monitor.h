@@ -17,6 +17,8 @@ namespace crix::lifecycle {
 
 class ExitMonitor {
  public:
+  // `onExit(id)` for each exit file written; `onExit("")` when the kernel
+  // dropped events, so that every container is checked.
   static Result<std::unique_ptr<ExitMonitor>> start(const std::string& dir,
                                                     std::function<void(const std::string& id)> onExit);
   ~ExitMonitor();

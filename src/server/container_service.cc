@@ -181,7 +181,7 @@ grpc::Status RuntimeService::ListContainers(grpc::ServerContext*, const v1::List
     }
     f.labels = {req->filter().label_selector().begin(), req->filter().label_selector().end()};
   }
-  for (const auto& c : containers_.list(f)) {
+  containers_.visit(f, [&](const lifecycle::Container& c) {
     auto* out = resp->add_containers();
     out->set_id(c.id);
     out->set_pod_sandbox_id(c.podId);
@@ -193,7 +193,7 @@ grpc::Status RuntimeService::ListContainers(grpc::ServerContext*, const v1::List
     out->set_created_at(c.createdAt);
     out->mutable_labels()->insert(c.config.labels.begin(), c.config.labels.end());
     out->mutable_annotations()->insert(c.config.annotations.begin(), c.config.annotations.end());
-  }
+  });
   return grpc::Status::OK;
 }
 

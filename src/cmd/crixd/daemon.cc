@@ -130,6 +130,7 @@ int runDaemon(const config::Config& cfg) {
   auto exitMonitor =
       lifecycle::ExitMonitor::start(cfg.stateDir + "/exits", [&](const std::string& id) { containers.onExit(id); });
   if (!exitMonitor) return failStartup(exitMonitor.error());
+  containers.exitsWatched();
   pods.setContainerHook([&](const std::string& pod, bool remove) { return containers.forPod(pod, remove); });
   if (auto recovered = pods.recover(); !recovered) return failStartup(recovered.error().wrap("recover pods"));
   lifecycle::KnownObjects known;
