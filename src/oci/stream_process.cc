@@ -13,8 +13,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -125,7 +127,18 @@ class ExecProcess final : public StreamProcess {
     std::lock_guard lock(waitMu_);
     if (exitCode_) return;
     // The process inside first: killing runc alone would leave it running.
-    if (auto pid = sys::readFile(pidFile_); pid && !pid->empty()) sys::killTree(std::atoi(pid->c_str()));
+    // runc writes the pid file only once that process runs, so a client
+    // that leaves at once can get here first: wait for it while runc lives.
+    for (int i = 0; i < 300; ++i) {
+      if (auto pid = sys::readFile(pidFile_); pid && !pid->empty()) {
+        sys::killTree(std::atoi(pid->c_str()));
+        break;
+      }
+      siginfo_t info{};
+      if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0)
+        break;  // runc is gone: nothing of its runs
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     ::kill(pid_, SIGKILL);
   }
 

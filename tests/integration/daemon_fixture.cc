@@ -43,7 +43,19 @@ Daemon::Daemon(std::string dir, std::string configToml, std::vector<std::string>
 }
 
 Daemon::~Daemon() {
-  if (pid_ > 0) stop(SIGKILL, 5000);
+  if (pid_ <= 0) return;
+  // The test's pods go with it: a pod outlives crixd by design, and would
+  // stay mounted and running on the host after the test's directory.
+  ::runtime::v1::ListPodSandboxResponse pods;
+  if (runtime()->ListPodSandbox(rpcContext().get(), {}, &pods).ok()) {
+    for (const auto& p : pods.items()) {
+      ::runtime::v1::RemovePodSandboxRequest req;
+      req.set_pod_sandbox_id(p.id());
+      ::runtime::v1::RemovePodSandboxResponse resp;
+      (void)runtime()->RemovePodSandbox(rpcContext(30000).get(), req, &resp);
+    }
+  }
+  stop(SIGKILL, 5000);
 }
 
 void Daemon::spawn() {
