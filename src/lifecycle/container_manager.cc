@@ -14,6 +14,7 @@
 #include "common/fault.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "lifecycle/conmon_process.h"
 #include "lifecycle/id_prefix.h"
 #include "lifecycle/rollback.h"
 #include "security/seccomp.h"
@@ -194,10 +195,7 @@ int ContainerManager::conmonPid(const Container& c) const {
   if (pid <= 0) return 0;
   // A recycled pid runs something else: conmon's command line names the container.
   auto args = sys::processArgs(pid);
-  if (args.empty() || !fs::path(args[0]).filename().string().starts_with("conmon")) return 0;
-  for (size_t i = 0; i + 1 < args.size(); ++i)
-    if (args[i] == "-c" && args[i + 1] == c.id) return pid;
-  return 0;
+  return isConmon(args) && argAfter(args, "-c") == c.id ? pid : 0;
 }
 
 void ContainerManager::reconcile(Container& c) {
@@ -487,7 +485,7 @@ void ContainerManager::publish(const Container& c, EventType type) {
 void ContainerManager::onExit(const std::string& id) {
   std::lock_guard lock(mu_);
   if (id.empty()) {
-    for (auto& [_, c] : containers_) refresh(c);
+    refreshAll();
   } else if (auto it = containers_.find(id); it != containers_.end()) {
     refresh(it->second);
   }
@@ -495,8 +493,12 @@ void ContainerManager::onExit(const std::string& id) {
 
 void ContainerManager::exitsWatched() {
   std::lock_guard lock(mu_);
-  for (auto& [_, c] : containers_) refresh(c);
+  refreshAll();
   exitsWatched_ = true;
+}
+
+void ContainerManager::refreshAll() {
+  for (auto& [_, c] : containers_) refresh(c);
 }
 
 Result<Container> ContainerManager::get(const std::string& idOrPrefix) {
@@ -608,7 +610,6 @@ Result<> ContainerManager::remove(const std::string& idOrPrefix) {
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
   TRY(runtime->remove(c.id, true));
   ::unlink((cfg_.stateDir + "/exits/" + c.id).c_str());
-  ::unlink((cfg_.stateDir + "/attach/" + c.id).c_str());  // conmon's link to the bundle
   TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
   std::error_code ec;
   fs::remove_all(c.bundle, ec);

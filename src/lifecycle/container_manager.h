@@ -118,6 +118,7 @@ class ContainerManager {
   int conmonPid(const Container& c) const;
   // Reads the exit file of a created or running container.
   void refresh(Container& c);
+  void refreshAll();  // under mu_
 
   void publish(const Container& c, EventType type);
 

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "cgroups/cleanup.h"
+#include "cgroups/paths.h"
 #include "common/log.h"
+#include "lifecycle/conmon_process.h"
 #include "lifecycle/pod_files.h"
 #include "network/netns.h"
 #include "storage/rootfs.h"
@@ -83,17 +85,6 @@ void removed(const char* what, const std::string& object) {
 
 void failed(const char* what, const std::string& object, const Error& e) {
   log::warn("cannot remove orphan", {{"kind", what}, {"object", object}, {"error", e.message()}});
-}
-
-// The value after `flag` in argv, or "".
-std::string argAfter(const std::vector<std::string>& args, const std::string& flag) {
-  for (size_t i = 0; i + 1 < args.size(); ++i)
-    if (args[i] == flag) return args[i + 1];
-  return "";
-}
-
-bool isConmon(const std::vector<std::string>& args) {
-  return !args.empty() && fs::path(args[0]).filename().string().starts_with("conmon");
 }
 
 }  // namespace
@@ -248,13 +239,14 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
 
   // Cgroups of those ids, under the default parent (pods with their own
   // parent keep their cgroups in their rows; their containers are undone there).
-  if (cfg.cgroupDriver != "systemd") {
+  if (cgroups::driverNamed(cfg.cgroupDriver) == cgroups::Driver::Cgroupfs) {
     for (const auto& id : seen) {
-      auto gone = cgroups::destroyCgroup("/crix/crix-" + id);
+      std::string path = cgroups::runtimeCgroupsPath(cgroups::Driver::Cgroupfs, "", id);
+      auto gone = cgroups::destroyCgroup(path);
       if (!gone)
         failed("cgroup", id, gone.error());
       else if (*gone) {
-        removed("cgroup", "/crix/crix-" + id);
+        removed("cgroup", path);
         ++count;
       }
     }

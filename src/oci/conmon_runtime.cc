@@ -216,11 +216,7 @@ class ConmonRuntime final : public OciRuntime {
 
  private:
   // The runtime's command line up to its subcommand.
-  std::vector<std::string> command() const {
-    std::vector<std::string> argv = {cfg_.runtime, "--root=" + cfg_.runtimeRoot};
-    argv.insert(argv.end(), cfg_.runtimeArgs.begin(), cfg_.runtimeArgs.end());
-    return argv;
-  }
+  std::vector<std::string> command() const { return runtimeCommand(cfg_); }
 
   // A fresh pid file for one exec: <state>/exec/<id prefix>-<n>.pid
   std::string execPidFile(const std::string& id) {

@@ -140,11 +140,7 @@ class GvisorRuntime final : public OciRuntime {
   Result<std::optional<int>> exitCode(const std::string& id) override { return sandbox_->exitCode(id); }
 
  private:
-  std::vector<std::string> command() const {
-    std::vector<std::string> argv = {cfg_.runtime, "--root=" + cfg_.runtimeRoot};
-    argv.insert(argv.end(), cfg_.runtimeArgs.begin(), cfg_.runtimeArgs.end());
-    return argv;
-  }
+  std::vector<std::string> command() const { return runtimeCommand(cfg_); }
 
   // The bundle of a created container: remembered, or (after a restart)
   // from runsc's state.

@@ -92,6 +92,13 @@ struct RuntimeConfig {
   std::vector<std::string> runtimeArgs;  // global flags, after --root, before every subcommand
 };
 
+// The runtime's command line up to its subcommand: binary, --root, global flags.
+inline std::vector<std::string> runtimeCommand(const RuntimeConfig& cfg) {
+  std::vector<std::string> argv = {cfg.runtime, "--root=" + cfg.runtimeRoot};
+  argv.insert(argv.end(), cfg.runtimeArgs.begin(), cfg.runtimeArgs.end());
+  return argv;
+}
+
 std::unique_ptr<OciRuntime> makeConmonRuntime(RuntimeConfig cfg);
 
 }  // namespace crix::oci

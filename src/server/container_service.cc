@@ -246,10 +246,10 @@ grpc::Status RuntimeService::ListContainerStats(grpc::ServerContext*, const v1::
   f.idPrefix = req->filter().id();
   f.podId = req->filter().pod_sandbox_id();
   f.labels = {req->filter().label_selector().begin(), req->filter().label_selector().end()};
-  for (const auto& c : containers_.list(f)) {
-    auto s = containers_.stats(c.id);
-    if (s) fillStats(*s, cfg_.root + "/containers", resp->add_stats());
-  }
+  std::vector<std::string> ids;
+  containers_.visit(f, [&](const lifecycle::Container& c) { ids.push_back(c.id); });
+  for (const auto& id : ids)
+    if (auto s = containers_.stats(id)) fillStats(*s, cfg_.root + "/containers", resp->add_stats());
   return grpc::Status::OK;
 }
 

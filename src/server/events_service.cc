@@ -44,7 +44,8 @@ grpc::Status RuntimeService::GetContainerEvents(grpc::ServerContext* ctx, const 
     r.set_container_event_type(toCri(e->type));
     r.set_created_at(e->at);
     if (auto pod = pods_.get(e->podId)) fillPodStatus(*pod, r.mutable_pod_sandbox_status());
-    for (const auto& c : containers_.list({.podId = e->podId})) fillContainerStatus(c, r.add_containers_statuses());
+    containers_.visit({.podId = e->podId},
+                      [&](const lifecycle::Container& c) { fillContainerStatus(c, r.add_containers_statuses()); });
     if (!writer->Write(r)) break;
   }
   return grpc::Status::OK;

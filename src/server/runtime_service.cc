@@ -37,6 +37,7 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const v1::StatusReques
       out->mutable_features()->set_recursive_read_only_mounts(h.recursiveReadOnlyMounts);
       out->mutable_features()->set_user_namespaces(h.userNamespaces);
     }
+    if (!req->verbose()) continue;
     verbose.push_back(
         {{"name", h.name},
          {"type", h.type},

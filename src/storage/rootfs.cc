@@ -57,12 +57,22 @@ Result<> checkSearchable(const std::string& dir) {
   return {};
 }
 
-// Unmounts and removes the idmapped layers' mount points; the overlay
-// keeps its own references to them.
-void dropIdMapped(const std::string& dir) {
+// Unmounts every entry of `dir` (idmapped copies that something else now
+// holds), then removes it: only plain files and directories of crix's own
+// are left by then, so the removal never reaches through a mount.
+Result<> dropMountedEntries(const std::string& dir) {
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) ::umount2(e.path().c_str(), MNT_DETACH);
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (::umount2(e.path().c_str(), MNT_DETACH) != 0 && errno != EINVAL)
+      return failErrno("unmount " + e.path().string(), errno);
   std::filesystem::remove_all(dir, ec);
+  if (ec) return fail(Code::Internal, "remove " + dir + ": " + ec.message());
+  return {};
+}
+
+// The idmapped layers' mount points: the overlay keeps its own references.
+void dropIdMapped(const std::string& dir) {
+  (void)dropMountedEntries(dir);
 }
 
 }  // namespace
@@ -121,15 +131,7 @@ Result<> mountIdMapped(const std::string& source, const std::string& at, const s
 }
 
 Result<> dropVolumeMaps(const std::string& containersDir, const std::string& id) {
-  std::string dir = containersDir + "/" + id + "/volume-maps";
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-    if (::umount2(e.path().c_str(), MNT_DETACH) != 0 && errno != EINVAL)
-      return failErrno("unmount " + e.path().string(), errno);
-  // Only what is left now is plain files and directories of crix's own.
-  std::filesystem::remove_all(dir, ec);
-  if (ec) return fail(Code::Internal, "remove " + dir + ": " + ec.message());
-  return {};
+  return dropMountedEntries(containersDir + "/" + id + "/volume-maps");
 }
 
 Result<> removeContainerDir(const std::string& containersDir, const std::string& id) {

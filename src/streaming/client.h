@@ -72,7 +72,6 @@ class WsClient {
 
  private:
   Upgraded up_;
-  std::string in_;
 };
 
 }  // namespace crix::streaming

@@ -236,12 +236,6 @@ Result<void> warmUp(BenchSession& s, int iterations) {
   return {};
 }
 
-bool knownScenario(const std::string& name) {
-  for (const char* known : {"pod", "pod+container", "exec", "pull", "list", "churn", "portforward"})
-    if (name == known) return true;
-  return false;
-}
-
 ScenarioOutcome runScenario(BenchSession& s, const Options& o, Progress& progress, const std::atomic<bool>& stop) {
   if (o.scenario == "pod") return iterate(o.count, o.concurrency, progress, stop, [&](size_t) { return podOnly(s); });
   if (o.scenario == "pod+container")

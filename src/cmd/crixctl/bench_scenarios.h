@@ -32,8 +32,6 @@ struct ScenarioOutcome {
   bool setupFailed = false;
 };
 
-bool knownScenario(const std::string& name);
-
 // Runs `iterations` pod+container iterations, unrecorded, so that the
 // runtime has the sandbox image and warm caches before timing starts.
 Result<void> warmUp(BenchSession& session, int iterations);

@@ -16,13 +16,6 @@ void OpRecorder::record(const std::string& op, std::chrono::steady_clock::durati
   if (it->second.errors++ == 0) it->second.firstError = error;
 }
 
-size_t OpRecorder::errors() const {
-  std::lock_guard lock(mu_);
-  size_t n = 0;
-  for (const auto& [op, s] : ops_) n += s.errors;
-  return n;
-}
-
 std::vector<OpStats> OpRecorder::stats() const {
   std::vector<std::pair<size_t, OpStats>> ordered;
   {

@@ -23,7 +23,6 @@ class OpRecorder {
  public:
   // `error` is empty for a call that succeeded.
   void record(const std::string& op, std::chrono::steady_clock::duration took, const std::string& error);
-  size_t errors() const;
   // In the order operations were first recorded, which follows the scenario.
   std::vector<OpStats> stats() const;
 
