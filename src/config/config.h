@@ -56,6 +56,14 @@ struct Config {
   std::string conmon = "conmon";
   std::string defaultRuntime = "runc";
   int64_t logSizeMax = -1;  // bytes per container log file; -1: no cap
+  // Huge page limits on a host whose runtime has no hugetlb controller are
+  // left out of the spec (containerd's tolerate_missing_hugetlb_controller);
+  // false: such a CreateContainer fails.
+  bool tolerateMissingHugetlb = true;
+  // Pods with their own network namespace get net.ipv4.ip_unprivileged_port_start=0
+  // and net.ipv4.ping_group_range="0 2147483647" (containerd 2's defaults)
+  // unless their own sysctls say otherwise.
+  bool unprivilegedPorts = true, unprivilegedIcmp = true;
   std::map<std::string, RuntimeHandler> runtimes = {{"runc", {.path = "runc"}}};
   // Where the kubelet keeps pod volumes (<dir>/<pod uid>/volumes/<plugin>/<name>),
   // for gVisor's mount hints.

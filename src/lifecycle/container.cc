@@ -70,7 +70,8 @@ std::string toJson(const Container& c) {
               {"bundle", c.bundle},
               {"handler", c.handler},
               {"cgroupsPath", c.cgroupsPath},
-              {"pid", c.pid}}
+              {"pid", c.pid},
+              {"droppedLimits", c.droppedLimits}}
       .dump();
 }
 
@@ -96,6 +97,7 @@ Result<Container> containerFromJson(const std::string& text) {
     c.handler = j.value("handler", "");
     c.pid = j.value("pid", 0);
     c.cgroupsPath = j.value("cgroupsPath", "");
+    c.droppedLimits = j.value("droppedLimits", std::vector<std::string>{});
     const auto& k = j.at("config");
     auto& cfg = c.config;
     cfg.name = k.value("name", "");

@@ -44,11 +44,8 @@ struct ContainerConfig {
   std::string runAsUsername;
   std::vector<int64_t> supplementalGroups;
   std::vector<std::string> capAdd, capDrop;
-  int pidMode = 1;  // the CRI NamespaceMode for PID: POD 0, CONTAINER 1, NODE 2
-  int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0, memorySwap = 0;
-  std::string cpusetCpus, cpusetMems;
-  std::map<std::string, uint64_t> hugepageLimits;
-  std::map<std::string, std::string> unified;
+  int pidMode = 1;            // the CRI NamespaceMode for PID: POD 0, CONTAINER 1, NODE 2
+  spec::Resources resources;  // as asked for; the spec gets what the host can enforce
   int64_t oomScoreAdj = 0;
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
   std::string seccompProfile;  // "", unconfined, runtime/default, docker/default, localhost/<path>
@@ -68,6 +65,9 @@ struct Container {
   std::string handler;
   std::string cgroupsPath;
   int pid = 0;
+  // The asked-for limits the host's cgroups cannot enforce, left out of the
+  // spec (lifecycle/enforceable.h), one line each.
+  std::vector<std::string> droppedLimits;
 };
 
 std::string containerName(const ContainerConfig& c, const std::string& podName, const std::string& podNs,

@@ -15,6 +15,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "lifecycle/conmon_process.h"
+#include "lifecycle/enforceable.h"
 #include "lifecycle/id_prefix.h"
 #include "lifecycle/rollback.h"
 #include "security/seccomp.h"
@@ -131,8 +132,15 @@ int64_t processStartedNs(int pid) {
 }  // namespace
 
 ContainerManager::ContainerManager(const config::Config& cfg, store::StateStore& db, PodManager& pods,
-                                   image::ImageStore& images, storage::LayerStore& layers, Runtimes& runtimes)
-    : cfg_(cfg), db_(db), pods_(pods), images_(images), layers_(layers), runtimes_(runtimes) {}
+                                   image::ImageStore& images, storage::LayerStore& layers, Runtimes& runtimes,
+                                   const cgroups::Controllers& controllers)
+    : cfg_(cfg),
+      db_(db),
+      pods_(pods),
+      images_(images),
+      layers_(layers),
+      runtimes_(runtimes),
+      controllers_(controllers) {}
 
 Result<> ContainerManager::load() {
   std::vector<store::ContainerRecord> records;
@@ -261,6 +269,8 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
       return fail(Code::InvalidArgument, "mount destination \"" + m.containerPath + "\" is not an absolute path");
   }
   auto devices = TRY(deviceNodes(cc.devices));
+  spec::Resources enforced = cc.resources;
+  auto droppedLimits = TRY(dropUnenforceable(enforced, controllers_, cfg_.tolerateMissingHugetlb));
   auto seccomp = TRY(security::parseSeccompPath(cc.seccompProfile));
   auto img = images_.find(cc.image);
   if (!img) return fail(Code::NotFound, "image \"" + cc.image + "\" is not present; pull it first");
@@ -275,6 +285,12 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   c.handler = pod.handler;
   c.createdAt = nowNs();
   c.name = containerName(cc, pod.config.metadata.name, pod.config.metadata.ns, pod.config.metadata.uid);
+  c.droppedLimits = droppedLimits;
+  if (!droppedLimits.empty()) {
+    std::string lines;
+    for (const auto& d : droppedLimits) lines += (lines.empty() ? "" : "; ") + d;
+    log::debug("limits the host cannot enforce left out", {{"container", c.name}, {"limits", lines}});
+  }
   Rollback undo;
   {
     std::lock_guard lock(mu_);
@@ -394,15 +410,6 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   in.annotations["io.kubernetes.cri.sandbox-uid"] = pod.config.metadata.uid;
   in.annotations["io.kubernetes.cri.container-name"] = cc.name;
   in.annotations["io.kubernetes.cri.image-name"] = cc.image;
-  in.cpuShares = cc.cpuShares;
-  in.cpuQuota = cc.cpuQuota;
-  in.cpuPeriod = cc.cpuPeriod;
-  in.memoryLimit = cc.memoryLimit;
-  in.cpusetCpus = cc.cpusetCpus;
-  in.cpusetMems = cc.cpusetMems;
-  in.memorySwap = cc.memorySwap;
-  in.hugepageLimits = cc.hugepageLimits;
-  in.unified = cc.unified;
   if (!cc.privileged) {
     std::string profile;
     if (seccomp.kind == security::SeccompKind::Localhost) {
@@ -415,6 +422,7 @@ Result<std::string> ContainerManager::create(const std::string& podId, const Con
   }
   in.maskedPaths = cc.maskedPaths;
   in.readonlyPaths = cc.readonlyPaths;
+  in.resources = enforced;
 
   TRY(sys::mkdirAll(c.bundle, 0700));
   undo.push([bundle = c.bundle] {
@@ -679,18 +687,13 @@ Result<> ContainerManager::updateResources(const std::string& idOrPrefix, const 
   if (c.state != ContainerState::Created && c.state != ContainerState::Running)
     return fail(Code::FailedPrecondition, "container " + c.id + " is " + stateName(c.state));
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
-  TRY(runtime->update(c.id, spec::resourcesJson(r).dump()));
+  spec::Resources enforced = r;
+  auto dropped = TRY(dropUnenforceable(enforced, controllers_, cfg_.tolerateMissingHugetlb));
+  TRY(runtime->update(c.id, spec::resourcesJson(enforced).dump()));
   std::lock_guard lock(mu_);
   auto& stored = containers_.at(c.id);
-  stored.config.cpuShares = r.cpuShares;
-  stored.config.cpuQuota = r.cpuQuota;
-  stored.config.cpuPeriod = r.cpuPeriod;
-  stored.config.memoryLimit = r.memoryLimit;
-  stored.config.cpusetCpus = r.cpusetCpus;
-  stored.config.cpusetMems = r.cpusetMems;
-  stored.config.memorySwap = r.memorySwap;
-  stored.config.hugepageLimits = r.hugepageLimits;
-  stored.config.unified = r.unified;
+  stored.config.resources = r;
+  stored.droppedLimits = dropped;
   return persist(stored);
 }
 

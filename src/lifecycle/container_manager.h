@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroups/controllers.h"
 #include "cgroups/stats.h"
 #include "common/error.h"
 #include "config/config.h"
@@ -61,8 +62,10 @@ struct ExecResult {
 
 class ContainerManager {
  public:
+  // `controllers`: what the host's cgroups let the runtime enforce (probed
+  // once at start-up); limits beyond it are left out of the specs.
   ContainerManager(const config::Config& cfg, store::StateStore& db, PodManager& pods, image::ImageStore& images,
-                   storage::LayerStore& layers, Runtimes& runtimes);
+                   storage::LayerStore& layers, Runtimes& runtimes, const cgroups::Controllers& controllers);
 
   // Loads containers from the store, rolls back those a crash caught in
   // CreateContainer and reconciles the rest with what really runs
@@ -95,7 +98,7 @@ class ContainerManager {
                                                          const oci::ExecStreamOptions& opts);
   Result<std::unique_ptr<oci::StreamProcess>> attach(const std::string& id);
   Result<ContainerStats> stats(const std::string& id);
-  // New CPU and memory limits for a created or running container.
+  // New limits for a created or running container (those the host can enforce).
   Result<> updateResources(const std::string& id, const spec::Resources& r);
   Result<PodStats> podStats(const std::string& podId);
   Result<> reopenLog(const std::string& id);
@@ -129,6 +132,7 @@ class ContainerManager {
   image::ImageStore& images_;
   storage::LayerStore& layers_;
   Runtimes& runtimes_;
+  const cgroups::Controllers& controllers_;
 
   mutable std::mutex mu_;
   bool exitsWatched_ = false;  // under mu_

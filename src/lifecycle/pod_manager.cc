@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "lifecycle/id_prefix.h"
 #include "lifecycle/pod_files.h"
+#include "lifecycle/pod_sysctls.h"
 #include "lifecycle/rollback.h"
 #include "network/netns.h"
 #include "sys/fs.h"
@@ -280,8 +281,8 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     s.ips = st.ips;
     TRY(faultPoint("pod-after-cni"));
     s.startup.lap("cni_add");
-    if (!config.sysctls.empty()) {
-      TRY(applyNetSysctls(s.netnsPath, config.sysctls));
+    if (auto net = podNetSysctls(cfg_, config.sysctls, kernelHasSysctl); !net.empty()) {
+      TRY(applyNetSysctls(s.netnsPath, net));
       s.startup.lap("sysctls");
     }
   }

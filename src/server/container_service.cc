@@ -33,6 +33,21 @@ std::string seccompProfile(const v1::LinuxContainerSecurityContext& sc) {
 #pragma GCC diagnostic pop
 }
 
+// The CRI's limits, for CreateContainer and UpdateContainerResources alike.
+spec::Resources resourcesFromCri(const v1::LinuxContainerResources& r) {
+  spec::Resources out;
+  out.cpuShares = r.cpu_shares();
+  out.cpuQuota = r.cpu_quota();
+  out.cpuPeriod = r.cpu_period();
+  out.memoryLimit = r.memory_limit_in_bytes();
+  out.cpusetCpus = r.cpuset_cpus();
+  out.cpusetMems = r.cpuset_mems();
+  out.memorySwap = r.memory_swap_limit_in_bytes();
+  for (const auto& h : r.hugepage_limits()) out.hugepageLimits[h.page_size()] = h.limit();
+  out.unified = {r.unified().begin(), r.unified().end()};
+  return out;
+}
+
 lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
   lifecycle::ContainerConfig k;
   k.name = c.metadata().name();
@@ -67,15 +82,7 @@ lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
   k.capDrop = {sc.capabilities().drop_capabilities().begin(), sc.capabilities().drop_capabilities().end()};
   k.pidMode = sc.namespace_options().pid();
   const auto& r = c.linux().resources();
-  k.cpuShares = r.cpu_shares();
-  k.cpuQuota = r.cpu_quota();
-  k.cpuPeriod = r.cpu_period();
-  k.memoryLimit = r.memory_limit_in_bytes();
-  k.cpusetCpus = r.cpuset_cpus();
-  k.cpusetMems = r.cpuset_mems();
-  k.memorySwap = r.memory_swap_limit_in_bytes();
-  for (const auto& h : r.hugepage_limits()) k.hugepageLimits[h.page_size()] = h.limit();
-  k.unified = {r.unified().begin(), r.unified().end()};
+  k.resources = resourcesFromCri(r);
   k.oomScoreAdj = r.oom_score_adj();
   k.maskedPaths = {sc.masked_paths().begin(), sc.masked_paths().end()};
   k.readonlyPaths = {sc.readonly_paths().begin(), sc.readonly_paths().end()};
@@ -158,8 +165,11 @@ grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*, const v1::Con
   if (!c) return toStatus(c.error());
   fillContainerStatus(*c, resp->mutable_status());
   if (req->verbose()) {
-    nlohmann::json info{
-        {"pid", c->pid}, {"sandboxID", c->podId}, {"runtimeHandler", c->handler}, {"bundle", c->bundle}};
+    nlohmann::json info{{"pid", c->pid},
+                        {"sandboxID", c->podId},
+                        {"runtimeHandler", c->handler},
+                        {"bundle", c->bundle},
+                        {"droppedLimits", c->droppedLimits}};
     (*resp->mutable_info())["info"] = info.dump();
   }
   return grpc::Status::OK;
@@ -260,9 +270,7 @@ grpc::Status RuntimeService::UpdateContainerResources(grpc::ServerContext*,
   const auto& l = req->linux();
   if (l.memory_limit_in_bytes() < 0 || l.cpu_shares() < 0 || l.cpu_quota() < -1 || l.cpu_period() < 0)
     return invalid("UpdateContainerResources: negative limits");
-  spec::Resources r{l.cpu_shares(),  l.cpu_quota(),  l.cpu_period(), l.memory_limit_in_bytes(), 0,
-                    l.cpuset_cpus(), l.cpuset_mems()};
-  return toStatus(containers_.updateResources(req->container_id(), r));
+  return toStatus(containers_.updateResources(req->container_id(), resourcesFromCri(l)));
 }
 
 grpc::Status RuntimeService::ReopenContainerLog(grpc::ServerContext*, const v1::ReopenContainerLogRequest* req,

@@ -1,5 +1,7 @@
 // PodSandboxStats and ListPodSandboxStats: CPU and memory summed over the
 // pod's containers, network counters read inside the pod's namespace.
+#include <algorithm>
+
 #include "server/convert.h"
 #include "server/runtime_service.h"
 
@@ -17,16 +19,21 @@ void fillPodStats(const lifecycle::PodStats& p, const std::string& mountpoint, v
   attrs->mutable_annotations()->insert(p.pod.config.annotations.begin(), p.pod.config.annotations.end());
   auto* linux = out->mutable_linux();
   fillCpuMemory(p.cgroup, p.timestamp, linux->mutable_cpu(), linux->mutable_memory());
-  auto* net = linux->mutable_network();
-  net->set_timestamp(p.timestamp);
-  for (const auto& i : p.interfaces) {
-    auto* u = net->add_interfaces();
-    u->set_name(i.name);
-    u->mutable_rx_bytes()->set_value(i.rxBytes);
-    u->mutable_rx_errors()->set_value(i.rxErrors);
-    u->mutable_tx_bytes()->set_value(i.txBytes);
-    u->mutable_tx_errors()->set_value(i.txErrors);
-    if (i.name == "eth0") *net->mutable_default_interface() = *u;
+  // The kubelet reads the default interface of any network message it gets:
+  // without the pod's own eth0 (stopped, or on the host's network) there is none.
+  auto eth0 = std::find_if(p.interfaces.begin(), p.interfaces.end(), [](const auto& i) { return i.name == "eth0"; });
+  if (eth0 != p.interfaces.end()) {
+    auto* net = linux->mutable_network();
+    net->set_timestamp(p.timestamp);
+    for (const auto& i : p.interfaces) {
+      auto* u = net->add_interfaces();
+      u->set_name(i.name);
+      u->mutable_rx_bytes()->set_value(i.rxBytes);
+      u->mutable_rx_errors()->set_value(i.rxErrors);
+      u->mutable_tx_bytes()->set_value(i.txBytes);
+      u->mutable_tx_errors()->set_value(i.txErrors);
+      if (&i == &*eth0) *net->mutable_default_interface() = *u;
+    }
   }
   for (const auto& c : p.containers) fillStats(c, mountpoint, linux->add_containers());
 }

@@ -105,8 +105,7 @@ json buildContainerSpec(const ContainerSpecInput& in) {
   ns("ipc", in.hostIpc, in.ipcnsPath);
 
   json caps = in.capabilities;
-  json resources = resourcesJson({in.cpuShares, in.cpuQuota, in.cpuPeriod, in.memoryLimit, in.pidsLimit, in.cpusetCpus,
-                                  in.cpusetMems, in.memorySwap, in.hugepageLimits, in.unified});
+  json resources = resourcesJson(in.resources);
   bool allDevices = in.privileged && !in.withoutHostDevices;
   resources["devices"] = json::array({{{"allow", allDevices}, {"access", "rwm"}}});
   json devices = json::array();

@@ -30,6 +30,17 @@ struct DeviceNode {
   std::string access = "rwm";  // any of r, w, m
 };
 
+// A container's cgroup limits, one type from the CRI request through the
+// spec, UpdateContainerResources and the store (0 or empty: unset).
+struct Resources {
+  int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0, pidsLimit = 0;
+  std::string cpusetCpus, cpusetMems;
+  int64_t memorySwap = 0;                          // memory plus swap; 0: unset
+  std::map<std::string, uint64_t> hugepageLimits;  // page size ("2MB") → bytes
+  std::map<std::string, std::string> unified;      // cgroup v2 files → values
+  bool operator==(const Resources&) const = default;
+};
+
 struct ContainerSpecInput {
   std::string rootfs;
   // Process: the kubelet's rules for command/args against the image's
@@ -54,27 +65,13 @@ struct ContainerSpecInput {
   std::vector<std::string> capabilities;  // effective set, "CAP_..." names
   int oomScoreAdj = 0;
   std::map<std::string, std::string> sysctls, annotations;
-  // Resources (0 = unset).
-  int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0, pidsLimit = 0;
-  std::string cpusetCpus, cpusetMems;
-  int64_t memorySwap = 0;
-  std::map<std::string, uint64_t> hugepageLimits;
-  std::map<std::string, std::string> unified;
+  Resources resources;                                  // only what the host can enforce
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
   std::optional<nlohmann::json> seccomp;                // linux.seccomp, when confined
   std::vector<DeviceNode> devices;
 };
 
 nlohmann::json buildContainerSpec(const ContainerSpecInput& in);
-
-// CPU, memory and pids limits (0 or empty: unset).
-struct Resources {
-  int64_t cpuShares = 0, cpuQuota = 0, cpuPeriod = 0, memoryLimit = 0, pidsLimit = 0;
-  std::string cpusetCpus, cpusetMems;
-  int64_t memorySwap = 0;                          // memory plus swap; 0: unset
-  std::map<std::string, uint64_t> hugepageLimits;  // page size ("2MB") → bytes
-  std::map<std::string, std::string> unified;      // cgroup v2 files → values
-};
 
 // linux.resources' cpu, memory and pids objects, as the spec holds them and
 // as `runc update --resources` takes them.

@@ -39,6 +39,9 @@ cgroup_driver = "systemd"
 conmon = "/opt/conmon"
 default_runtime = "kata"
 log_size_max = 1048576
+tolerate_missing_hugetlb_controller = false
+enable_unprivileged_ports = false
+enable_unprivileged_icmp = false
 [runtimes.kata]
 path = "/opt/kata-runtime"
 root = "/run/kata"
@@ -76,6 +79,9 @@ max_sessions = 8
   EXPECT_EQ(cfg.pinnedImages, (std::vector<std::string>{"localhost:5000/busybox:1"}));
   EXPECT_EQ(cfg.pauseCommand, "/catatonit");
   EXPECT_EQ(cfg.logSizeMax, 1048576);
+  EXPECT_FALSE(cfg.tolerateMissingHugetlb);
+  EXPECT_FALSE(cfg.unprivilegedPorts);
+  EXPECT_FALSE(cfg.unprivilegedIcmp);
   EXPECT_EQ(cfg.imageVolumes, "ignore");
   EXPECT_EQ(cfg.streamingAddress, "[::1]:10010");
   EXPECT_EQ(cfg.streamingIdleTimeout, milliseconds(30 * 60 * 1000));

@@ -12,6 +12,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "cgroups/controllers.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "image/content_store.h"
@@ -57,6 +58,17 @@ std::vector<std::string> pinnedImages(const config::Config& cfg) {
 
 // Pods and containers by state, counted at scrape time from the managers
 // rather than kept up to date on every transition.
+// One line at start-up: which limits containers can get on this host.
+void logControllers(const cgroups::Controllers& c) {
+  std::string names, sizes;
+  for (const auto& n : c.names) names += (names.empty() ? "" : ",") + n;
+  for (const auto& n : c.hugepageSizes) sizes += (sizes.empty() ? "" : ",") + n;
+  log::info("cgroup controllers for containers", {{"mode", cgroups::hostModeName(c.mode)},
+                                                  {"controllers", names},
+                                                  {"hugepage_sizes", sizes},
+                                                  {"swap", c.swap ? "yes" : "no"}});
+}
+
 void addStateCollector(metrics::Registry& registry, lifecycle::PodManager& pods,
                        lifecycle::ContainerManager& containers) {
   registry.addCollector([&pods, &containers](std::vector<metrics::FamilySnapshot>& out) {
@@ -113,6 +125,8 @@ int runDaemon(const config::Config& cfg) {
   lifecycle::TimedNetwork network(cni, metricRegistry);
   auto runtimes = lifecycle::Runtimes::create(cfg, metricRegistry);
   if (!runtimes) return failStartup(runtimes.error());
+  const cgroups::Controllers controllers = cgroups::probeHostControllers();
+  logControllers(controllers);
   lifecycle::Infra infra(cfg, images, **layers, **runtimes);
   // Recovery, before serving: helpers of the previous crixd die first, then
   // half-done operations are finished or undone from their rows, then what
@@ -121,7 +135,7 @@ int runDaemon(const config::Config& cfg) {
   int strays = lifecycle::killStrayHelpers(cfg);
   lifecycle::PodManager pods(cfg, **store, network, infra, metricRegistry);
   if (auto loaded = pods.load(); !loaded) return failStartup(loaded.error().wrap("load pods"));
-  lifecycle::ContainerManager containers(cfg, **store, pods, images, **layers, **runtimes);
+  lifecycle::ContainerManager containers(cfg, **store, pods, images, **layers, **runtimes, controllers);
   if (auto loaded = containers.load(); !loaded) return failStartup(loaded.error().wrap("load containers"));
   images.setLayersInUse([&] { return containers.layersInUse(); });
   lifecycle::EventBus events;
@@ -163,7 +177,7 @@ int runDaemon(const config::Config& cfg) {
   if (!streamingServer) return failStartup(streamingServer.error());
 
   lifecycle::RuntimeHealth health(cfg, network);
-  server::RuntimeService runtimeService(cfg, health, pods, containers, **streamingServer);
+  server::RuntimeService runtimeService(cfg, health, pods, containers, **streamingServer, controllers);
   runtimeService.setEvents(&events);
   server::ImageService imageService(images, cfg.root + "/containers");
 
