@@ -30,33 +30,134 @@ ContainerState stateFrom(const std::string& s) {
 }
 }  // namespace
 
-std::string toJson(const Container& c) {
-  const auto& k = c.config;
-  json mounts = json::array();
+namespace {
+
+// Rows carry their format's version. 1 (no key) kept a part of the config;
+// 2 keeps all of it. A missing key reads as its default, so rows of either
+// load.
+constexpr int kRecordVersion = 2;
+
+json resourcesToJson(const spec::Resources& r) {
+  return {{"cpuShares", r.cpuShares},     {"cpuQuota", r.cpuQuota},     {"cpuPeriod", r.cpuPeriod},
+          {"memoryLimit", r.memoryLimit}, {"pidsLimit", r.pidsLimit},   {"cpusetCpus", r.cpusetCpus},
+          {"cpusetMems", r.cpusetMems},   {"memorySwap", r.memorySwap}, {"hugepageLimits", r.hugepageLimits},
+          {"unified", r.unified}};
+}
+
+spec::Resources resourcesFromJson(const json& j) {
+  spec::Resources r;
+  r.cpuShares = j.value("cpuShares", int64_t{0});
+  r.cpuQuota = j.value("cpuQuota", int64_t{0});
+  r.cpuPeriod = j.value("cpuPeriod", int64_t{0});
+  r.memoryLimit = j.value("memoryLimit", int64_t{0});
+  r.pidsLimit = j.value("pidsLimit", int64_t{0});
+  r.cpusetCpus = j.value("cpusetCpus", "");
+  r.cpusetMems = j.value("cpusetMems", "");
+  r.memorySwap = j.value("memorySwap", int64_t{0});
+  r.hugepageLimits = j.value("hugepageLimits", std::map<std::string, uint64_t>{});
+  r.unified = j.value("unified", std::map<std::string, std::string>{});
+  return r;
+}
+
+json optionalJson(const std::optional<int64_t>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+std::optional<int64_t> optionalFromJson(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  return it->get<int64_t>();
+}
+
+json configToJson(const ContainerConfig& k) {
+  json mounts = json::array(), devices = json::array();
   for (const auto& m : k.mounts)
     mounts.push_back({{"containerPath", m.containerPath},
                       {"hostPath", m.hostPath},
                       {"readonly", m.readonly},
                       {"propagation", m.propagation}});
-  json cfg{{"name", k.name},
-           {"attempt", k.attempt},
-           {"image", k.image},
-           {"command", k.command},
-           {"args", k.args},
-           {"envs", k.envs},
-           {"workingDir", k.workingDir},
-           {"mounts", mounts},
-           {"labels", k.labels},
-           {"annotations", k.annotations},
-           {"logPath", k.logPath},
-           {"tty", k.tty},
-           {"stdin", k.stdin},
-           {"stdinOnce", k.stdinOnce},
-           {"privileged", k.privileged}};
-  return json{{"id", c.id},
+  for (const auto& d : k.devices)
+    devices.push_back({{"containerPath", d.containerPath}, {"hostPath", d.hostPath}, {"permissions", d.permissions}});
+  return {{"name", k.name},
+          {"attempt", k.attempt},
+          {"image", k.image},
+          {"command", k.command},
+          {"args", k.args},
+          {"envs", k.envs},
+          {"workingDir", k.workingDir},
+          {"mounts", mounts},
+          {"devices", devices},
+          {"labels", k.labels},
+          {"annotations", k.annotations},
+          {"logPath", k.logPath},
+          {"stdin", k.stdin},
+          {"stdinOnce", k.stdinOnce},
+          {"tty", k.tty},
+          {"privileged", k.privileged},
+          {"readonlyRootfs", k.readonlyRootfs},
+          {"noNewPrivs", k.noNewPrivs},
+          {"runAsUser", optionalJson(k.runAsUser)},
+          {"runAsGroup", optionalJson(k.runAsGroup)},
+          {"runAsUsername", k.runAsUsername},
+          {"supplementalGroups", k.supplementalGroups},
+          {"capAdd", k.capAdd},
+          {"capDrop", k.capDrop},
+          {"pidMode", k.pidMode},
+          {"resources", resourcesToJson(k.resources)},
+          {"oomScoreAdj", k.oomScoreAdj},
+          {"maskedPaths", k.maskedPaths},
+          {"readonlyPaths", k.readonlyPaths},
+          {"seccompProfile", k.seccompProfile}};
+}
+
+ContainerConfig configFromJson(const json& k) {
+  using Strings = std::vector<std::string>;
+  using StringMap = std::map<std::string, std::string>;
+  ContainerConfig cfg;
+  cfg.name = k.value("name", "");
+  cfg.attempt = k.value("attempt", 0u);
+  cfg.image = k.value("image", "");
+  cfg.command = k.value("command", Strings{});
+  cfg.args = k.value("args", Strings{});
+  cfg.envs = k.value("envs", Strings{});
+  cfg.workingDir = k.value("workingDir", "");
+  for (const auto& m : k.value("mounts", json::array()))
+    cfg.mounts.push_back({m.value("containerPath", ""), m.value("hostPath", ""), m.value("readonly", false),
+                          m.value("propagation", "rprivate")});
+  for (const auto& d : k.value("devices", json::array()))
+    cfg.devices.push_back({d.value("containerPath", ""), d.value("hostPath", ""), d.value("permissions", "")});
+  cfg.labels = k.value("labels", StringMap{});
+  cfg.annotations = k.value("annotations", StringMap{});
+  cfg.logPath = k.value("logPath", "");
+  cfg.stdin = k.value("stdin", false);
+  cfg.stdinOnce = k.value("stdinOnce", false);
+  cfg.tty = k.value("tty", false);
+  cfg.privileged = k.value("privileged", false);
+  cfg.readonlyRootfs = k.value("readonlyRootfs", false);
+  cfg.noNewPrivs = k.value("noNewPrivs", false);
+  cfg.runAsUser = optionalFromJson(k, "runAsUser");
+  cfg.runAsGroup = optionalFromJson(k, "runAsGroup");
+  cfg.runAsUsername = k.value("runAsUsername", "");
+  cfg.supplementalGroups = k.value("supplementalGroups", std::vector<int64_t>{});
+  cfg.capAdd = k.value("capAdd", Strings{});
+  cfg.capDrop = k.value("capDrop", Strings{});
+  cfg.pidMode = k.value("pidMode", 1);
+  cfg.resources = resourcesFromJson(k.value("resources", json::object()));
+  cfg.oomScoreAdj = k.value("oomScoreAdj", int64_t{0});
+  cfg.maskedPaths = k.value("maskedPaths", Strings{});
+  cfg.readonlyPaths = k.value("readonlyPaths", Strings{});
+  cfg.seccompProfile = k.value("seccompProfile", "");
+  return cfg;
+}
+
+}  // namespace
+
+std::string toJson(const Container& c) {
+  return json{{"version", kRecordVersion},
+              {"id", c.id},
               {"podId", c.podId},
               {"name", c.name},
-              {"config", cfg},
+              {"config", configToJson(c.config)},
               {"imageId", c.imageId},
               {"chainIds", c.chainIds},
               {"state", stateName(c.state)},
@@ -79,10 +180,14 @@ Result<Container> containerFromJson(const std::string& text) {
   auto j = json::parse(text, nullptr, false);
   if (!j.is_object()) return fail(Code::Internal, "corrupt container record");
   try {
+    if (int version = j.value("version", 1); version > kRecordVersion)
+      return fail(Code::Internal, "container record of format " + std::to_string(version) +
+                                      " is newer than this crixd reads (" + std::to_string(kRecordVersion) + ")");
     Container c;
     c.id = j.at("id");
     c.podId = j.at("podId");
     c.name = j.at("name");
+    c.config = configFromJson(j.at("config"));
     c.imageId = j.value("imageId", "");
     c.chainIds = j.value("chainIds", std::vector<std::string>{});
     c.state = stateFrom(j.value("state", ""));
@@ -95,28 +200,9 @@ Result<Container> containerFromJson(const std::string& text) {
     c.logPath = j.value("logPath", "");
     c.bundle = j.value("bundle", "");
     c.handler = j.value("handler", "");
-    c.pid = j.value("pid", 0);
     c.cgroupsPath = j.value("cgroupsPath", "");
+    c.pid = j.value("pid", 0);
     c.droppedLimits = j.value("droppedLimits", std::vector<std::string>{});
-    const auto& k = j.at("config");
-    auto& cfg = c.config;
-    cfg.name = k.value("name", "");
-    cfg.attempt = k.value("attempt", 0u);
-    cfg.image = k.value("image", "");
-    cfg.command = k.value("command", std::vector<std::string>{});
-    cfg.args = k.value("args", std::vector<std::string>{});
-    cfg.envs = k.value("envs", std::vector<std::string>{});
-    cfg.workingDir = k.value("workingDir", "");
-    for (const auto& m : k.value("mounts", json::array()))
-      cfg.mounts.push_back({m.value("containerPath", ""), m.value("hostPath", ""), m.value("readonly", false),
-                            m.value("propagation", "rprivate")});
-    cfg.labels = k.value("labels", std::map<std::string, std::string>{});
-    cfg.annotations = k.value("annotations", std::map<std::string, std::string>{});
-    cfg.logPath = k.value("logPath", "");
-    cfg.tty = k.value("tty", false);
-    cfg.stdin = k.value("stdin", false);
-    cfg.stdinOnce = k.value("stdinOnce", false);
-    cfg.privileged = k.value("privileged", false);
     return c;
   } catch (const json::exception& e) {
     return fail(Code::Internal, std::string("corrupt container record: ") + e.what());

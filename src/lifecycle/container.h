@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,9 @@ struct ContainerConfig {
   std::vector<spec::Mount> mounts;
   struct Device {
     std::string containerPath, hostPath, permissions;
+    bool operator==(const Device&) const = default;
   };
-  std::vector<Device> devices;  // used at creation; not kept in the store
+  std::vector<Device> devices;
   std::map<std::string, std::string> labels, annotations;
   std::string logPath;  // relative to the pod's log directory
   bool stdin = false, stdinOnce = false, tty = false;
@@ -49,6 +51,7 @@ struct ContainerConfig {
   int64_t oomScoreAdj = 0;
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
   std::string seccompProfile;  // "", unconfined, runtime/default, docker/default, localhost/<path>
+  bool operator==(const ContainerConfig&) const = default;
 };
 
 struct Container {
@@ -68,6 +71,7 @@ struct Container {
   // The asked-for limits the host's cgroups cannot enforce, left out of the
   // spec (lifecycle/enforceable.h), one line each.
   std::vector<std::string> droppedLimits;
+  bool operator==(const Container&) const = default;
 };
 
 std::string containerName(const ContainerConfig& c, const std::string& podName, const std::string& podNs,

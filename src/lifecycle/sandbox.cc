@@ -21,6 +21,9 @@ std::string podName(const PodMetadata& m) {
 
 namespace {
 
+// Rows carry their format's version (none: 1, which this one reads too).
+constexpr int kRecordVersion = 2;
+
 json mappingsJson(const std::vector<sys::IdMapping>& maps) {
   json out = json::array();
   for (const auto& m : maps) out.push_back({m.containerId, m.hostId, m.length});
@@ -41,7 +44,8 @@ std::string toJson(const Sandbox& s) {
   for (const auto& p : c.portMappings)
     ports.push_back(
         {{"protocol", p.protocol}, {"containerPort", p.containerPort}, {"hostPort", p.hostPort}, {"hostIp", p.hostIp}});
-  json j{{"id", s.id},
+  json j{{"version", kRecordVersion},
+         {"id", s.id},
          {"name", s.name},
          {"state", s.state == SandboxState::Ready ? "ready" : "notready"},
          {"createdAt", s.createdAt},
@@ -84,6 +88,9 @@ Result<Sandbox> sandboxFromJson(const std::string& text) {
   auto j = json::parse(text, nullptr, false);
   if (!j.is_object() || !j.contains("config")) return fail(Code::Internal, "corrupt pod record");
   try {
+    if (int version = j.value("version", 1); version > kRecordVersion)
+      return fail(Code::Internal, "pod record of format " + std::to_string(version) +
+                                      " is newer than this crixd reads (" + std::to_string(kRecordVersion) + ")");
     Sandbox s;
     s.id = j.at("id");
     s.name = j.at("name");

@@ -37,6 +37,7 @@ enum class NamespaceMode { Pod = 0, Container = 1, Node = 2, Target = 3 };
 struct PodMetadata {
   std::string name, uid, ns;
   uint32_t attempt = 0;
+  bool operator==(const PodMetadata&) const = default;
 };
 
 struct PodConfig {
@@ -54,6 +55,7 @@ struct PodConfig {
   std::vector<sys::IdMapping> uidMappings, gidMappings;
   std::string runtimeHandler;
   bool privileged = false;
+  bool operator==(const PodConfig&) const = default;
 };
 
 enum class SandboxState { Ready, NotReady };

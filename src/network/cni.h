@@ -38,6 +38,7 @@ struct PortMapping {
   int32_t containerPort = 0;
   int32_t hostPort = 0;
   std::string hostIp;
+  bool operator==(const PortMapping&) const = default;
 };
 
 struct Attachment {

@@ -18,6 +18,7 @@ struct Mount {
   std::string containerPath, hostPath;
   bool readonly = false;
   std::string propagation = "rprivate";  // rprivate, rslave, rshared
+  bool operator==(const Mount&) const = default;
 };
 
 // A host device node made in the container and allowed in its device

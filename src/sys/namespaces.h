@@ -19,6 +19,7 @@ struct IdMapping {
   uint32_t containerId = 0;
   uint32_t hostId = 0;
   uint32_t length = 0;
+  bool operator==(const IdMapping&) const = default;
 };
 
 // Pins the namespace file `nsFile` (/proc/PID/ns/net, ...) at `path`, a new
