@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "common/parse.h"
 #include "sys/fs.h"
 
 namespace crix::cgroups {
@@ -16,10 +17,14 @@ bool exists(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0;
 }
 
+// A file holding one number and a newline; 0 when it is missing, "max" or
+// anything but a number.
 uint64_t number(const std::string& file) {
   auto text = sys::readFile(file);
-  if (!text || text->empty() || text->starts_with("max")) return 0;
-  return std::stoull(*text);
+  if (!text) return 0;
+  std::string_view v = *text;
+  if (v.ends_with('\n')) v.remove_suffix(1);
+  return parseNumber<uint64_t>(v).value_or(0);
 }
 
 // A "key value" line from a stat file.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <filesystem>
 #include <functional>
 #include <sstream>
@@ -217,12 +218,14 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
     while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
     if (start == i)
       return fail(Code::InvalidArgument, "bad duration \"" + std::string(text) + "\": want e.g. 10s, 500ms, 1m");
+    // The digits and dots scanned must be one number: "1.5" but not "1.2.3" or ".".
     double n = 0;
-    try {
-      n = std::stod(std::string(text.substr(start, i - start)));
-    } catch (...) {
-      return fail(Code::InvalidArgument, "bad duration \"" + std::string(text) + "\"");
-    }
+    auto [end, ec] = std::from_chars(text.data() + start, text.data() + i, n);
+    if (ec == std::errc::result_out_of_range)
+      return fail(Code::InvalidArgument, "bad duration \"" + std::string(text) + "\": out of range");
+    if (ec != std::errc() || end != text.data() + i)
+      return fail(Code::InvalidArgument, "bad duration \"" + std::string(text) + "\": \"" +
+                                             std::string(text.substr(start, i - start)) + "\" is not a number");
     size_t unitStart = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unitStart, i - unitStart);
@@ -237,6 +240,10 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
       ms = n * 3600000;
     else
       return fail(Code::InvalidArgument, "bad duration \"" + std::string(text) + "\": unit must be ms, s, m or h");
+    // Far beyond any timeout, and well inside what milliseconds can count.
+    constexpr double kLongestMs = 1e18;
+    if (ms + static_cast<double>(total.count()) >= kLongestMs)
+      return fail(Code::InvalidArgument, "bad duration \"" + std::string(text) + "\": too long");
     total += std::chrono::milliseconds(static_cast<long long>(ms));
   }
   return total;

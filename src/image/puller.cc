@@ -1,13 +1,11 @@
 // ImageStore::pull: resolve, fetch and unpack, then commit in one transaction.
 #include <chrono>
-#include <filesystem>
 #include <thread>
 
 #include "common/fault.h"
 #include "common/log.h"
 #include "image/digest.h"
 #include "image/image_store.h"
-#include "sys/fs.h"
 
 namespace crix::image {
 namespace {
@@ -159,9 +157,7 @@ Result<std::string> ImageStore::pullFrom(Registry& source, const Reference& ref)
   img.parsed = config;
   std::vector<store::LayerRecord> layerRecords;
   for (size_t i = 0; i < img.chainIds.size(); ++i) {
-    auto size =
-        sys::readFile(std::filesystem::path(layers_.diffPath(img.chainIds[i])).parent_path().string() + "/size");
-    int64_t bytes = size ? std::stoll(*size) : 0;
+    int64_t bytes = layers_.recordedSize(img.chainIds[i]);
     img.size += bytes;
     layerRecords.push_back({img.chainIds[i], i ? img.chainIds[i - 1] : "", config.diffIds[i], bytes});
   }

@@ -148,8 +148,12 @@ MetricsServer::~MetricsServer() {
   uint64_t one = 1;
   if (::write(wake_.get(), &one, sizeof one) < 0) log::warn("cannot wake the metrics server", {{"errno", errno}});
   if (acceptor_.joinable()) acceptor_.join();
-  std::unique_lock lock(mu_);
-  idle_.wait(lock, [this] { return active_ == 0; });
+  {
+    // A handler waiting for a request or writing one sees its peer gone.
+    std::lock_guard lock(mu_);
+    for (int fd : live_) ::shutdown(fd, SHUT_RDWR);
+  }
+  handlers_.joinAll();
 }
 
 void MetricsServer::acceptLoop() {
@@ -170,21 +174,21 @@ void MetricsServer::acceptLoop() {
     }
     {
       std::lock_guard lock(mu_);
-      if (active_ >= opts_.maxConnections) continue;  // closes conn: shed, do not queue
-      ++active_;
+      if (static_cast<int>(live_.size()) >= opts_.maxConnections) continue;  // closes conn: shed, do not queue
+      live_.insert(conn.get());
     }
-    std::thread([this, c = std::move(conn)]() mutable {
-      handle(std::move(c));
-      // The last touch of `this`: the destructor waits for active_ == 0
-      // under mu_, so it cannot return before this unlocks.
-      std::lock_guard lock(mu_);
-      --active_;
-      idle_.notify_all();
-    }).detach();
+    handlers_.start([this, c = std::move(conn)]() mutable {
+      handle(c.get());
+      {
+        std::lock_guard lock(mu_);
+        live_.erase(c.get());
+      }
+      c.reset();
+    });
   }
 }
 
-void MetricsServer::handle(sys::UniqueFd conn) {
+void MetricsServer::handle(int conn) {
   auto deadline = Clock::now() + opts_.timeout;
   std::string head;
   char buf[2048];
@@ -192,25 +196,25 @@ void MetricsServer::handle(sys::UniqueFd conn) {
     size_t end = std::min(head.find("\r\n\r\n"), head.find("\n\n"));
     // The cap holds however the bytes arrived: in one piece or many.
     if (std::min(end, head.size()) > opts_.maxRequestBytes) {
-      (void)sendAll(conn.get(), plain(431, "Request Header Fields Too Large"), deadline);
+      (void)sendAll(conn, plain(431, "Request Header Fields Too Large"), deadline);
       return;
     }
     if (end != std::string::npos) break;
-    pollfd p{conn.get(), POLLIN, 0};
+    pollfd p{conn, POLLIN, 0};
     int left = remainingMs(deadline);
     int ready = left ? ::poll(&p, 1, left) : 0;
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) {
-      (void)sendAll(conn.get(), plain(408, "Request Timeout"), Clock::now() + std::chrono::milliseconds(100));
+      (void)sendAll(conn, plain(408, "Request Timeout"), Clock::now() + std::chrono::milliseconds(100));
       return;
     }
-    ssize_t n = ::recv(conn.get(), buf, sizeof buf, 0);
+    ssize_t n = ::recv(conn, buf, sizeof buf, 0);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) return;  // closed before a whole request
     head.append(buf, static_cast<size_t>(n));
   }
-  (void)sendAll(conn.get(), respond(head, render_), deadline);
-  ::shutdown(conn.get(), SHUT_WR);
+  (void)sendAll(conn, respond(head, render_), deadline);
+  ::shutdown(conn, SHUT_WR);
 }
 
 }  // namespace crix::metrics

@@ -12,16 +12,17 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
 
 #include "common/error.h"
+#include "common/thread_set.h"
 #include "sys/unique_fd.h"
 
 namespace crix::metrics {
@@ -40,8 +41,8 @@ class MetricsServer {
   // Binds `address` ("host:port", see common/host_port.h) and starts serving.
   static Result<std::unique_ptr<MetricsServer>> start(const std::string& address, Render render,
                                                       ServerOptions opts = {});
-  // Stops accepting, then waits for the handlers in progress (each is
-  // bounded by the timeout).
+  // Stops accepting, shuts down the connections in progress and joins
+  // their handlers: none uses the server once this returns.
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -52,16 +53,16 @@ class MetricsServer {
  private:
   MetricsServer(sys::UniqueFd listener, sys::UniqueFd wake, std::string address, Render render, ServerOptions opts);
   void acceptLoop();
-  void handle(sys::UniqueFd conn);
+  void handle(int conn);
 
   sys::UniqueFd listener_, wake_;  // wake_: an eventfd that ends the accept loop
   std::string address_;
   Render render_;
   ServerOptions opts_;
   std::mutex mu_;
-  std::condition_variable idle_;
-  int active_ = 0;  // handler threads running
+  std::set<int> live_;  // connections being handled; an fd leaves before it is closed
   std::thread acceptor_;
+  ThreadSet handlers_;  // one per connection
 };
 
 // The complete response to a request head (request line and headers, up to

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <filesystem>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "common/parse.h"
 #include "oci/runtime.h"
 #include "oci/stream_process.h"
 #include "sys/fs.h"
@@ -208,10 +210,18 @@ class ConmonRuntime final : public OciRuntime {
   }
 
   Result<std::optional<int>> exitCode(const std::string& id) override {
-    auto text = sys::readFile(cfg_.stateDir + "/exits/" + id);
+    std::string path = cfg_.stateDir + "/exits/" + id;
+    auto text = sys::readFile(path);
     if (!text) return std::optional<int>();
-    if (text->empty()) return std::optional<int>();
-    return std::optional<int>(std::stoi(*text));
+    std::string_view code = *text;
+    while (!code.empty() && std::isspace(static_cast<unsigned char>(code.back()))) code.remove_suffix(1);
+    while (!code.empty() && std::isspace(static_cast<unsigned char>(code.front()))) code.remove_prefix(1);
+    if (code.empty()) return std::optional<int>();  // conmon has not written it yet
+    auto n = parseNumber<int>(code);
+    if (!n)
+      return fail(Code::Internal,
+                  "exit file " + path + " holds \"" + std::string(code.substr(0, 32)) + "\", not an exit code");
+    return std::optional<int>(*n);
   }
 
  private:

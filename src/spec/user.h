@@ -19,6 +19,8 @@ struct ResolvedUser {
 
 // `user` as in the image config's User: "name", "uid", "name:group",
 // "uid:gid". A name that /etc/passwd lacks is an error; a uid need not exist.
+// A uid or gid beyond 32 bits, in `user` or in an entry the user needs, is an
+// InvalidArgument error; entries the user does not need are not read.
 Result<ResolvedUser> resolveUser(const std::string& user, const std::string& passwd, const std::string& group);
 
 }  // namespace crix::spec

@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <filesystem>
 #include <set>
-#include <thread>
 
 #include "common/log.h"
+#include "common/parse.h"
 #include "common/sha256.h"
 #include "sys/fs.h"
 #include "sys/unique_fd.h"
@@ -66,13 +66,17 @@ bool LayerStore::has(const std::string& chainId) const {
   return ::stat(diffPath(chainId).c_str(), &st) == 0;
 }
 
+int64_t LayerStore::recordedSize(const std::string& chainId) const {
+  // Written by apply() with std::to_string; anything else counts as unknown.
+  auto text = sys::readFile(dir_ + "/" + hexOf(chainId) + "/size");
+  if (!text) return 0;
+  return parseNumber<int64_t>(*text).value_or(0);
+}
+
 Result<LayerStore::Applied> LayerStore::apply(const std::string& chainId, const std::string& diffId,
                                               const std::string& blobPath, Compression compression) {
   std::string final = dir_ + "/" + hexOf(chainId);
-  if (has(chainId)) {
-    auto size = sys::readFile(final + "/size");
-    return Applied{size ? std::stoll(*size) : 0, 0};
-  }
+  if (has(chainId)) return Applied{recordedSize(chainId), 0};
   static std::atomic<uint64_t> counter{0};
   std::string tmp = dir_ + "/tmp-" + hexOf(chainId).substr(0, 16) + "-" + std::to_string(::getpid()) + "-" +
                     std::to_string(counter++);
@@ -117,11 +121,11 @@ Result<> LayerStore::remove(const std::string& chainId) {
     if (errno == ENOENT) return {};
     return failErrno("remove layer " + chainId, errno);
   }
-  std::thread([doomed] {
+  deletions_.start([doomed] {
     std::error_code ec;
     fs::remove_all(doomed, ec);
     if (ec) log::warn("cannot delete removed layer", {{"path", doomed}, {"error", ec.message()}});
-  }).detach();
+  });
   return {};
 }
 

@@ -8,7 +8,8 @@
 // A layer directory appears (by rename) only once its tar was unpacked
 // completely and its diff ID checked, so a present <chain-hex> is whole.
 // Which layers exist in the database is the image layer's business; this
-// store keeps the directories and can sweep those nobody records.
+// store keeps the directories and can sweep those nobody records. Removed
+// layers are deleted on threads the store owns; its destructor waits for them.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/thread_set.h"
 #include "storage/layer_stream.h"
 #include "storage/unpack.h"
 
@@ -28,6 +30,9 @@ class LayerStore {
 
   std::string diffPath(const std::string& chainId) const;
   bool has(const std::string& chainId) const;
+  // The on-disk bytes recorded when the layer was committed; 0 when the
+  // layer is absent or its size file is missing or not a number.
+  int64_t recordedSize(const std::string& chainId) const;
 
   struct Applied {
     int64_t size = 0;  // on-disk bytes
@@ -48,6 +53,7 @@ class LayerStore {
   std::string dir_;
   int64_t max_;
   UnpackOptions opts_;
+  ThreadSet deletions_;  // removed layers' files going in the background
 };
 
 // Bytes and inodes used under a directory tree (not following symlinks).

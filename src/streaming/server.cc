@@ -283,9 +283,13 @@ Server::~Server() {
   stopping_ = true;
   if (listenFd_ >= 0) ::shutdown(listenFd_, SHUT_RDWR);
   if (acceptor_.joinable()) acceptor_.join();
-  std::unique_lock lock(mu_);
-  for (int fd : live_) ::shutdown(fd, SHUT_RDWR);
-  drained_.wait_for(lock, std::chrono::seconds(10), [&] { return live_.empty(); });
+  {
+    // A session ends once its socket is shut down: its reader sees the end
+    // and aborts the process or the attach.
+    std::lock_guard lock(mu_);
+    for (int fd : live_) ::shutdown(fd, SHUT_RDWR);
+  }
+  connections_.joinAll();
   if (listenFd_ >= 0) ::close(listenFd_);
 }
 
@@ -321,7 +325,7 @@ void Server::acceptLoop() {
       }
       live_.insert(fd);
     }
-    std::thread([this, fd] { serve(fd); }).detach();
+    connections_.start([this, fd] { serve(fd); });
   }
 }
 
@@ -329,8 +333,7 @@ void Server::serve(int fd) {
   Connection conn(fd, backend_, tokens_, opts_);  // owns fd from here, closes it last
   conn.serve();
   std::lock_guard lock(mu_);
-  live_.erase(fd);
-  drained_.notify_all();
+  live_.erase(fd);  // before conn closes fd, so that the destructor never shuts down a reused number
 }
 
 }  // namespace crix::streaming

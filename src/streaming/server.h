@@ -9,12 +9,12 @@
 // A token is 256 random bits, good for one connection and for `tokenTtl`;
 // an unknown, used or expired token gets 404. HTTP/1.1 parsing is
 // Boost.Beast's; after the upgrade the connection's thread speaks the
-// chosen protocol on the raw socket.
+// chosen protocol on the raw socket. The server owns the connections'
+// threads: its destructor shuts their sockets down and joins them.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -23,6 +23,7 @@
 #include <variant>
 
 #include "common/error.h"
+#include "common/thread_set.h"
 #include "streaming/backend.h"
 #include "streaming/tokens.h"
 
@@ -38,6 +39,8 @@ struct ServerOptions {
 class Server {
  public:
   static Result<std::unique_ptr<Server>> start(const ServerOptions& opts, Backend& backend);
+  // Stops accepting, shuts down every connection and waits for their
+  // threads: none uses the server (or the backend) once this returns.
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -59,8 +62,8 @@ class Server {
   std::thread acceptor_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
-  std::set<int> live_;  // connections being served, shut down on stop
-  std::condition_variable drained_;
+  std::set<int> live_;     // connections being served, shut down on stop; an fd leaves before it is closed
+  ThreadSet connections_;  // one thread per connection
 };
 
 }  // namespace crix::streaming

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/thread_set.h"
 #include "streaming/spdy_connection.h"
 
 namespace crix::streaming {
@@ -182,11 +183,11 @@ class PortForwardHandler final : public SpdyHandler {
   PortForwardHandler(SpdyConnection& conn, Backend& backend, std::string sandboxId)
       : conn_(conn), backend_(backend), sandboxId_(std::move(sandboxId)) {}
 
-  // Closes every forwarded socket and waits for their pumps to end.
+  // Closes every forwarded socket and joins their pumps. Called once the
+  // connection's reader has ended, so no stream starts a pump meanwhile.
   ~PortForwardHandler() override {
     closeAll();
-    std::unique_lock lock(mu_);
-    done_.wait(lock, [&] { return active_ == 0; });
+    pumps_.joinAll();
   }
 
   void onStream(const spdy::Frame& syn) override {
@@ -204,7 +205,7 @@ class PortForwardHandler final : public SpdyHandler {
       conn_.reset(syn.streamId, spdy::Rst::ProtocolError);
       return;
     }
-    if (active_ >= kMaxForwardsPerConnection) {
+    if (pumps_.running() >= kMaxForwardsPerConnection) {
       conn_.reset(syn.streamId, spdy::Rst::RefusedStream);
       return;
     }
@@ -218,14 +219,11 @@ class PortForwardHandler final : public SpdyHandler {
       return;
     }
     f->port = static_cast<uint16_t>(value);
-    ++active_;
-    std::thread([this, f] {
+    pumps_.start([this, f] {
       pump(f);
       std::lock_guard done(mu_);
       byData_.erase(f->dataId);
-      --active_;
-      done_.notify_all();
-    }).detach();
+    });
   }
 
   void onData(uint32_t stream, std::string_view data, bool fin) override {
@@ -254,6 +252,7 @@ class PortForwardHandler final : public SpdyHandler {
 
   void closeAll() {
     std::lock_guard lock(mu_);
+    closing_ = true;
     for (auto& [id, f] : byData_) {
       std::lock_guard flock(f->mu);
       if (f->sock.valid()) ::shutdown(f->sock.get(), SHUT_RDWR);
@@ -294,6 +293,12 @@ class PortForwardHandler final : public SpdyHandler {
       f->decided = true;
       f->cv.notify_all();
     }
+    {
+      // Connected after closeAll() looked at this forward: close it here,
+      // or the pump would wait for the pod to hang up.
+      std::lock_guard lock(mu_);
+      if (closing_) ::shutdown(fd, SHUT_RDWR);
+    }
     std::string buf(32 << 10, '\0');
     for (;;) {
       ssize_t r = ::recv(fd, buf.data(), buf.size(), 0);
@@ -311,8 +316,8 @@ class PortForwardHandler final : public SpdyHandler {
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Forward>> byRequest_;  // until the data stream arrives
   std::map<uint32_t, std::shared_ptr<Forward>> byData_;
-  size_t active_ = 0;  // pumps running
-  std::condition_variable done_;
+  bool closing_ = false;  // closeAll() was called
+  ThreadSet pumps_;       // one per forwarded connection; last, so it is joined first
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "common/parse.h"
 #include "sys/fs.h"
 #include "sys/unique_fd.h"
 
@@ -160,8 +161,8 @@ std::vector<int> listPids() {
   std::vector<int> pids;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = e.path().filename().string();
-    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) pids.push_back(std::stoi(name));
+    // Only the numeric names are processes; none is beyond an int.
+    if (auto pid = parseNumber<int>(e.path().filename().string()); pid && *pid > 0) pids.push_back(*pid);
   }
   return pids;
 }
@@ -199,7 +200,7 @@ uint64_t processStartTicks(int pid) {
   std::istringstream in(stat->substr(close + 1));
   std::string field;
   for (int i = 3; i <= 22 && in >> field; ++i)
-    if (i == 22) return std::stoull(field);
+    if (i == 22) return parseNumber<uint64_t>(field).value_or(0);
   return 0;
 }
 

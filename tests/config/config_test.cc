@@ -113,6 +113,7 @@ TEST(Config, WrongTypesAreRefused) {
       {"root = \"relative/path\"", "root: \"relative/path\" is not an absolute path"},
       {"shutdown_timeout = 10", "shutdown_timeout: expected a duration string"},
       {"shutdown_timeout = \"10 parsecs\"", "bad duration"},
+      {"shutdown_timeout = \"1.2.3s\"", ":1:20: shutdown_timeout: bad duration \"1.2.3s\": \"1.2.3\" is not a number"},
       {"runtime = 1", "runtime: expected a table, got integer"},
       {"[runtime]\ncgroup_driver = \"openrc\"",
        ":2:17: runtime.cgroup_driver: \"openrc\" is not one of cgroupfs, systemd"},
@@ -275,6 +276,16 @@ TEST(Config, Durations) {
   EXPECT_EQ(*parseDuration("1.5s"), milliseconds(1500));
   EXPECT_EQ(*parseDuration("2h"), milliseconds(7200000));
   for (const char* bad : {"", "s", "10", "10 s", "10d", "-1s"}) EXPECT_FALSE(parseDuration(bad)) << bad;
+  // Numbers that are not one number, or too long to count, are errors, never exceptions.
+  std::string huge(400, '9');
+  for (const std::string& bad : std::vector<std::string>{"1.2.3s", ".s", "1..s", "12abc", "99999999999999999999999h",
+                                                         huge + "ms", "1s" + huge + "h"}) {
+    auto d = parseDuration(bad);
+    ASSERT_FALSE(d) << bad;
+    EXPECT_EQ(d.error().code(), Code::InvalidArgument) << bad;
+    EXPECT_TRUE(d.error().message().starts_with("bad duration \"" + bad + "\"")) << d.error().message();
+  }
+  EXPECT_EQ(*parseDuration(".5s"), milliseconds(500));
   EXPECT_EQ(formatDuration(milliseconds(10000)), "10s");
   EXPECT_EQ(formatDuration(milliseconds(1500)), "1500ms");
 }

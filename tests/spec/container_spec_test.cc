@@ -143,5 +143,57 @@ TEST(User, ResolvesInTheContainersOwnFiles) {
   EXPECT_FALSE(resolveUser("crix:nogroup", kPasswd, kGroup));
 }
 
+// The image's files are untrusted: an id beyond 32 bits is an error that
+// names the file and the field, never an exception or a truncated id.
+TEST(User, RefusesIdsBeyond32Bits) {
+  const std::string twenty = "99999999999999999999";
+  const std::string passwd = "root:x:0:0::/:/bin/sh\nbig:x:" + twenty + ":0::/:/bin/sh\nwide:x:1:" + twenty +
+                             "::/:/bin/sh\nedge:x:4294967295:4294967295::/:/bin/sh\ncrix:x:1000:1000::/:/bin/sh\n";
+  const std::string group = "root:x:0:\nhuge:x:" + twenty + ":\nover:x:4294967296:crix\n";
+  struct Row {
+    std::string user, passwd, group, want;
+  } rows[] = {
+      {"big", passwd, "", "uid \"" + twenty + "\" of user \"big\" in the container's /etc/passwd does not fit 32 bits"},
+      {"wide", passwd, "", "gid \"" + twenty + "\" of user \"wide\" in the container's /etc/passwd"},
+      {"0:huge", passwd, group, "gid \"" + twenty + "\" of group \"huge\" in the container's /etc/group"},
+      {"0:" + twenty, passwd, group, "gid \"" + twenty + "\" of group \"huge\" in the container's /etc/group"},
+      {"crix", passwd, group, "gid \"4294967296\" of group \"over\" in the container's /etc/group"},
+      {twenty, "", "", "uid \"" + twenty + "\" does not fit 32 bits"},
+      {"4294967296", "", "", "uid \"4294967296\" does not fit 32 bits"},
+      {"0:4294967296", "", "", "gid \"4294967296\" does not fit 32 bits"},
+  };
+  for (const auto& r : rows) {
+    auto u = resolveUser(r.user, r.passwd, r.group);
+    ASSERT_FALSE(u) << r.user;
+    EXPECT_EQ(u.error().code(), Code::InvalidArgument) << r.user;
+    EXPECT_NE(u.error().message().find(r.want), std::string::npos) << r.user << ": " << u.error().message();
+  }
+  auto edge = resolveUser("edge", passwd, group);
+  ASSERT_TRUE(edge) << edge.error().message();
+  EXPECT_EQ(edge->uid, 4294967295u);
+  EXPECT_EQ(edge->gid, 4294967295u);
+  // Entries the user does not need are not read: root is still root.
+  auto root = resolveUser("root", passwd, group);
+  ASSERT_TRUE(root) << root.error().message();
+  EXPECT_EQ(root->uid, 0u);
+}
+
+// Fields that are not numbers at all make an entry unusable, as before:
+// the user is then not found, and a non-numeric user is no uid.
+TEST(User, SkipsEntriesWithGarbageIds) {
+  const std::string passwd = "a:x:12abc:0::/:/bin/sh\nb:x::0::/:/bin/sh\nc:x:-1:0::/:/bin/sh\nd:x:5: 6::/:/bin/sh\n";
+  for (std::string user : {"a", "b", "c", "d", "12abc", "-1", " 5", "5 "}) {
+    auto u = resolveUser(user, passwd, "");
+    ASSERT_FALSE(u) << user;
+    EXPECT_EQ(u.error().code(), Code::InvalidArgument) << user;
+    EXPECT_NE(u.error().message().find("is not in the container's /etc/passwd"), std::string::npos)
+        << u.error().message();
+  }
+  auto g = resolveUser("0:x", "", "x:x:12abc:\n");
+  ASSERT_FALSE(g);
+  EXPECT_NE(g.error().message().find("group \"x\" is not in the container's /etc/group"), std::string::npos)
+      << g.error().message();
+}
+
 }  // namespace
 }  // namespace crix::spec

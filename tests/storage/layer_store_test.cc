@@ -99,6 +99,34 @@ TEST_F(LayerStoreTest, AWrongDiffIdLeavesNothing) {
   EXPECT_TRUE(fs::is_empty(dir_ / "root/layers"));
 }
 
+// The size file is the store's own, but a damaged one reads as 0 rather
+// than throwing out of a pull.
+TEST_F(LayerStoreTest, ADamagedSizeFileReadsAsZero) {
+  ASSERT_TRUE(store_->apply(diffId_, diffId_, blob_, Compression::None));
+  int64_t size = store_->recordedSize(diffId_);
+  EXPECT_GT(size, 0);
+  std::string sizeFile = fs::path(store_->diffPath(diffId_)).parent_path() / "size";
+  for (const char* bad : {"12abc", "", "-", " 12", "99999999999999999999999", "0x10"}) {
+    ASSERT_TRUE(sys::writeFileAtomic(sizeFile, bad));
+    EXPECT_EQ(store_->recordedSize(diffId_), 0) << bad;
+    auto kept = store_->apply(diffId_, diffId_, blob_, Compression::None);
+    ASSERT_TRUE(kept) << bad;
+    EXPECT_EQ(kept->size, 0) << bad;
+  }
+  ASSERT_TRUE(sys::writeFileAtomic(sizeFile, std::to_string(size)));
+  EXPECT_EQ(store_->recordedSize(diffId_), size);
+  EXPECT_EQ(store_->recordedSize("sha256:" + std::string(64, '1')), 0);  // absent
+}
+
+// Removed layers are deleted on the store's own threads, which its
+// destructor joins: nothing is left behind, nothing runs on.
+TEST_F(LayerStoreTest, TheStoreFinishesItsDeletionsBeforeItGoes) {
+  ASSERT_TRUE(store_->apply(diffId_, diffId_, blob_, Compression::None));
+  ASSERT_TRUE(store_->remove(diffId_));
+  store_.reset();
+  EXPECT_TRUE(fs::is_empty(dir_ / "root/layers"));
+}
+
 TEST_F(LayerStoreTest, SweepAndRestartCleanUp) {
   ASSERT_TRUE(store_->apply(diffId_, diffId_, blob_, Compression::None));
   fs::create_directories(dir_ / "root/layers/tmp-interrupted/diff");
