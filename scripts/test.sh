@@ -2,7 +2,8 @@
 # Runs every test: installs what is missing, builds with warnings as
 # errors, runs the unit and integration tests (the real crixd, conmon,
 # runc and CNI plugins), then the unit tests again under ASan and UBSan,
-# and checks formatting.
+# and checks formatting and the layering (docs/design-notes.md, "Layers as
+# built").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root: the integration tests create namespaces and mounts" >&2; exit 1; }
@@ -21,4 +22,6 @@ if ! git ls-files -z '*.cc' '*.h' | xargs -0 clang-format --dry-run -Werror; the
   echo "formatting differs from .clang-format: run clang-format -i on the files above" >&2
   status=1
 fi
+./scripts/check-layers-test.sh || status=1
+./scripts/check-layers.sh || status=1
 exit $status
