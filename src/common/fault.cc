@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "common/log.h"
+#include "common/parse.h"
 
 namespace crix {
 
@@ -28,6 +31,7 @@ namespace {
 struct Armed {
   std::string point;
   bool fail = false;  // fail once instead of crashing
+  int delayMs = 0;    // sleep once instead of crashing
 };
 
 const Armed& armed() {
@@ -38,6 +42,18 @@ const Armed& armed() {
     if (out.point.starts_with("fail:")) {
       out.fail = true;
       out.point.erase(0, 5);
+    } else if (out.point.starts_with("delay:")) {
+      // delay:<point>:<ms>
+      out.point.erase(0, 6);
+      auto colon = out.point.rfind(':');
+      auto ms = colon == std::string::npos ? std::nullopt : parseNumber<int>(out.point.substr(colon + 1));
+      if (!ms) {
+        log::warn("CRIX_FAULT delay needs <point>:<milliseconds>", {{"step", out.point}});
+        out.point.clear();
+        return out;
+      }
+      out.delayMs = *ms;
+      out.point.erase(colon);
     }
     const auto& known = faultPoints();
     if (!out.point.empty() && std::find(known.begin(), known.end(), out.point) == known.end())
@@ -52,6 +68,13 @@ const Armed& armed() {
 Result<> faultPoint(std::string_view step) {
   const Armed& a = armed();
   if (a.point.empty() || a.point != step) return {};
+  if (a.delayMs > 0) {
+    static std::atomic<bool> delayed{false};
+    if (delayed.exchange(true)) return {};
+    log::warn("fault injected: delaying the operation", {{"step", step}, {"ms", a.delayMs}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(a.delayMs));
+    return {};
+  }
   if (a.fail) {
     static std::atomic<bool> fired{false};
     if (fired.exchange(true)) return {};

@@ -5,6 +5,8 @@
 //   CRIX_FAULT=fail:<point>   the first arrival there fails the operation
 //                             (INTERNAL, "fault injected at <point>"), as a
 //                             failing step would; later arrivals pass
+//   CRIX_FAULT=delay:<point>:<ms>  the first arrival there sleeps <ms> ms
+//                             (a slow step, for retry and deadline tests)
 //
 // Every point, in the order its operation reaches it (faultPoints() lists
 // them for tests; a name not listed there is a bug):

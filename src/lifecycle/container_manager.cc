@@ -14,6 +14,7 @@
 #include "common/fault.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "lifecycle/conmon_process.h"
 #include "lifecycle/enforceable.h"
 #include "lifecycle/id_prefix.h"
@@ -32,91 +33,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Capability names by number, for the privileged set.
-const std::vector<std::string>& capNames() {
-  static const std::vector<std::string> names = {"CAP_CHOWN",
-                                                 "CAP_DAC_OVERRIDE",
-                                                 "CAP_DAC_READ_SEARCH",
-                                                 "CAP_FOWNER",
-                                                 "CAP_FSETID",
-                                                 "CAP_KILL",
-                                                 "CAP_SETGID",
-                                                 "CAP_SETUID",
-                                                 "CAP_SETPCAP",
-                                                 "CAP_LINUX_IMMUTABLE",
-                                                 "CAP_NET_BIND_SERVICE",
-                                                 "CAP_NET_BROADCAST",
-                                                 "CAP_NET_ADMIN",
-                                                 "CAP_NET_RAW",
-                                                 "CAP_IPC_LOCK",
-                                                 "CAP_IPC_OWNER",
-                                                 "CAP_SYS_MODULE",
-                                                 "CAP_SYS_RAWIO",
-                                                 "CAP_SYS_CHROOT",
-                                                 "CAP_SYS_PTRACE",
-                                                 "CAP_SYS_PACCT",
-                                                 "CAP_SYS_ADMIN",
-                                                 "CAP_SYS_BOOT",
-                                                 "CAP_SYS_NICE",
-                                                 "CAP_SYS_RESOURCE",
-                                                 "CAP_SYS_TIME",
-                                                 "CAP_SYS_TTY_CONFIG",
-                                                 "CAP_MKNOD",
-                                                 "CAP_LEASE",
-                                                 "CAP_AUDIT_WRITE",
-                                                 "CAP_AUDIT_CONTROL",
-                                                 "CAP_SETFCAP",
-                                                 "CAP_MAC_OVERRIDE",
-                                                 "CAP_MAC_ADMIN",
-                                                 "CAP_SYSLOG",
-                                                 "CAP_WAKE_ALARM",
-                                                 "CAP_BLOCK_SUSPEND",
-                                                 "CAP_AUDIT_READ",
-                                                 "CAP_PERFMON",
-                                                 "CAP_BPF",
-                                                 "CAP_CHECKPOINT_RESTORE"};
-  return names;
-}
-
-// The CRI devices as nodes: each host path must be a device.
-Result<std::vector<spec::DeviceNode>> deviceNodes(const std::vector<ContainerConfig::Device>& devices) {
-  std::vector<spec::DeviceNode> out;
-  for (const auto& d : devices) {
-    struct stat st {};
-    if (::stat(d.hostPath.c_str(), &st) != 0)
-      return fail(Code::InvalidArgument, "device \"" + d.hostPath + "\" does not exist");
-    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-      return fail(Code::InvalidArgument, "\"" + d.hostPath + "\" is not a device");
-    std::string access = d.permissions.empty() ? "rwm" : d.permissions;
-    if (access.find_first_not_of("rwm") != std::string::npos)
-      return fail(Code::InvalidArgument, "device permissions \"" + d.permissions + "\": only r, w and m");
-    std::string path = d.containerPath.empty() ? d.hostPath : d.containerPath;
-    if (path[0] != '/') return fail(Code::InvalidArgument, "device path \"" + path + "\" is not absolute");
-    out.push_back({path, S_ISCHR(st.st_mode) ? 'c' : 'b', static_cast<int64_t>(major(st.st_rdev)),
-                   static_cast<int64_t>(minor(st.st_rdev)), st.st_mode & 07777, access});
-  }
-  return out;
-}
-
-// Every capability crixd holds: asking for one it lacks makes runc fail
-// (this node has no CAP_SYS_RESOURCE, for one).
-std::vector<std::string> readOwnCapabilities() {
-  std::vector<std::string> out;
-  auto status = sys::readFile("/proc/self/status");
-  if (!status) return out;
-  auto p = status->find("CapBnd:\t");
-  if (p == std::string::npos) return out;
-  uint64_t bits = std::stoull(status->substr(p + 8, 16), nullptr, 16);
-  for (size_t i = 0; i < capNames().size(); ++i)
-    if (bits & (uint64_t{1} << i)) out.push_back(capNames()[i]);
-  return out;
-}
-
-const std::vector<std::string>& ownCapabilities() {
-  static const std::vector<std::string> caps = readOwnCapabilities();
-  return caps;
-}
-
 // When a process started, in ns since the epoch: its start ticks after
 // the boot time that /proc/stat gives.
 int64_t processStartedNs(int pid) {
@@ -124,7 +40,8 @@ int64_t processStartedNs(int pid) {
   auto stat = sys::readFile("/proc/stat");
   auto at = stat ? stat->find("\nbtime ") : std::string::npos;
   if (!ticks || at == std::string::npos) return nowNs();
-  int64_t boot = std::stoll(stat->substr(at + 7));
+  auto line = stat->substr(at + 7, stat->find('\n', at + 7) - (at + 7));
+  int64_t boot = parseNumber<int64_t>(line).value_or(0);
   int64_t hz = ::sysconf(_SC_CLK_TCK);
   return boot * 1000000000 + static_cast<int64_t>(ticks) * (1000000000 / hz);
 }
@@ -148,7 +65,6 @@ Result<> ContainerManager::load() {
     records = TRY(t.listContainers());
     return {};
   }));
-  std::lock_guard lock(mu_);
   for (const auto& r : records) {
     auto c = containerFromJson(r.data);
     if (!c) {
@@ -160,14 +76,16 @@ Result<> ContainerManager::load() {
       if (auto undone = undoCreate(*c); !undone) {
         log::error("cannot roll back half-created container",
                    {{"container", c->name}, {"id", c->id}, {"error", undone.error().message()}});
-        names_[c->name] = c->id;  // keep it listed, so that RemoveContainer can finish the job
-        containers_[c->id] = *c;
+        store_.add(std::make_shared<ContainerEntry>(*c));  // listed, so that RemoveContainer can finish the job
       }
       continue;
     }
-    reconcile(*c);
-    names_[c->name] = c->id;
-    containers_[c->id] = *c;
+    auto e = std::make_shared<ContainerEntry>(*c);
+    bool wasLive = c->state == ContainerState::Created || c->state == ContainerState::Running;
+    if (wasLive) reconcile(*e);
+    if (wasLive && e->snapshot().state == ContainerState::Exited)
+      log::info("container exited while crixd was down", {{"id", c->id}, {"exit_code", e->snapshot().exitCode}});
+    store_.add(std::move(e));
   }
   return {};
 }
@@ -206,13 +124,10 @@ int ContainerManager::conmonPid(const Container& c) const {
   return isConmon(args) && argAfter(args, "-c") == c.id ? pid : 0;
 }
 
-void ContainerManager::reconcile(Container& c) {
+void ContainerManager::reconcile(ContainerEntry& e) {
+  refresh(e);  // an exit file written while crixd was down
+  Container c = e.snapshot();
   if (c.state != ContainerState::Created && c.state != ContainerState::Running) return;
-  refresh(c);  // an exit file written while crixd was down
-  if (c.state == ContainerState::Exited) {
-    log::info("container exited while crixd was down", {{"id", c.id}, {"exit_code", c.exitCode}});
-    return;
-  }
   // A live conmon vouches for a running container; asking the runtime
   // costs an exec, so only what is in doubt is asked.
   if (c.state == ContainerState::Running && conmonPid(c) > 0) return;
@@ -221,9 +136,14 @@ void ContainerManager::reconcile(Container& c) {
   auto st = (*runtime)->state(c.id);
   if (c.state == ContainerState::Created && st && st->status == "running") {
     // Started, but the crash came before the row said so.
-    c.state = ContainerState::Running;
-    c.startedAt = processStartedNs(st->pid);
-    (void)persist(c);
+    auto written = e.update(
+        [&](Container& now) {
+          now.state = ContainerState::Running;
+          now.startedAt = processStartedNs(st->pid);
+          return true;
+        },
+        [&](const Container& now) { return persist(now); });
+    if (!written) log::error("cannot record container start", {{"id", c.id}, {"error", written.error().message()}});
     log::info("container found running", {{"id", c.id}});
     return;
   }
@@ -234,12 +154,7 @@ void ContainerManager::reconcile(Container& c) {
     log::warn("container runs without conmon", {{"id", c.id}});
     return;
   }
-  c.state = ContainerState::Exited;
-  c.exitCode = 255;
-  c.finishedAt = nowNs();
-  c.reason = "Error";
-  c.message = "conmon exited without recording the container's exit";
-  (void)persist(c);
+  markExited(e, 255, "Error", "conmon exited without recording the container's exit");
   log::warn("container lost its monitor; exit status unknown", {{"id", c.id}});
 }
 
@@ -250,240 +165,55 @@ Result<> ContainerManager::persist(const Container& c, const char* recordState) 
   });
 }
 
-Result<std::string> ContainerManager::create(const std::string& podId, const ContainerConfig& cc) {
-  Sandbox pod = TRY(pods_.get(podId));
-  if (pod.state != SandboxState::Ready)
-    return fail(Code::FailedPrecondition, "pod " + pod.id + " is not ready; cannot create containers in it");
-  if (cc.name.empty()) return fail(Code::InvalidArgument, "container metadata needs a name");
-  if (cc.runAsGroup && !cc.runAsUser && cc.runAsUsername.empty())
-    return fail(Code::InvalidArgument, "run_as_group needs run_as_user or run_as_username");
-  if (cc.privileged && !pod.config.privileged)
-    return fail(Code::InvalidArgument, "container " + cc.name + " is privileged but its pod is not");
-  if (cc.logPath.find("..") != std::string::npos || (!cc.logPath.empty() && cc.logPath[0] == '/'))
-    return fail(Code::InvalidArgument, "log_path \"" + cc.logPath + "\" must stay inside the pod's log directory");
-  for (const auto& m : cc.mounts) {
-    struct stat st {};
-    if (::stat(m.hostPath.c_str(), &st) != 0)
-      return fail(Code::InvalidArgument, "mount source \"" + m.hostPath + "\" does not exist");
-    if (m.containerPath.empty() || m.containerPath[0] != '/')
-      return fail(Code::InvalidArgument, "mount destination \"" + m.containerPath + "\" is not an absolute path");
-  }
-  auto devices = TRY(deviceNodes(cc.devices));
-  spec::Resources enforced = cc.resources;
-  auto droppedLimits = TRY(dropUnenforceable(enforced, controllers_, cfg_.tolerateMissingHugetlb));
-  auto seccomp = TRY(security::parseSeccompPath(cc.seccompProfile));
-  auto img = images_.find(cc.image);
-  if (!img) return fail(Code::NotFound, "image \"" + cc.image + "\" is not present; pull it first");
-  oci::OciRuntime* runtime = TRY(runtimes_.get(pod.handler));
-
-  Container c;
-  c.id = newId();
-  c.podId = pod.id;
-  c.config = cc;
-  c.imageId = img->id;
-  c.chainIds = img->chainIds;
-  c.handler = pod.handler;
-  c.createdAt = nowNs();
-  c.name = containerName(cc, pod.config.metadata.name, pod.config.metadata.ns, pod.config.metadata.uid);
-  c.droppedLimits = droppedLimits;
-  if (!droppedLimits.empty()) {
-    std::string lines;
-    for (const auto& d : droppedLimits) lines += (lines.empty() ? "" : "; ") + d;
-    log::debug("limits the host cannot enforce left out", {{"container", c.name}, {"limits", lines}});
-  }
-  Rollback undo;
-  {
-    std::lock_guard lock(mu_);
-    if (auto taken = names_.find(c.name); taken != names_.end())
-      return fail(Code::AlreadyExists, "cannot reserve container name \"" + c.name + "\": taken by " + taken->second);
-    names_[c.name] = c.id;
-  }
-  undo.push([this, name = c.name] {
-    std::lock_guard lock(mu_);
-    names_.erase(name);
-  });
-  // Intent before effect: the row names the rootfs, bundle, conmon and
-  // runtime state the next steps make (all keyed by the id).
-  c.bundle = cfg_.stateDir + "/containers/" + c.id;
-  c.cgroupsPath = cgroupsPathFor(cfg_, pod.config.cgroupParent, c.id);
-  TRY(persist(c, kRecordCreating));
-  undo.push([this, id = c.id] {
-    auto r = db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(id).map([](bool) {}); });
-    if (!r) log::warn("rollback: cannot delete container row", {{"container", id}, {"error", r.error().message()}});
-  });
-  TRY(faultPoint("ctr-after-intent"));
-
-  std::string containersDir = cfg_.root + "/containers";
-  std::vector<std::string> lowers;
-  for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
-  auto idmap = podIdMappedLayers(pod);
-  std::string rootfs = TRY(storage::mountRootfs(containersDir, c.id, lowers, idmap ? &*idmap : nullptr));
-  undo.push([containersDir, id = c.id] { (void)storage::removeContainerDir(containersDir, id); });
-  TRY(faultPoint("ctr-after-rootfs"));
-
-  // The user, from the container's own files.
-  std::string user = img->parsed.user;
-  if (cc.runAsUser) user = std::to_string(*cc.runAsUser);
-  if (!cc.runAsUsername.empty()) user = cc.runAsUsername;
-  if (cc.runAsGroup) user = user.substr(0, user.find(':')) + ":" + std::to_string(*cc.runAsGroup);
-  auto passwd = sys::readFile(rootfs + "/etc/passwd");
-  auto group = sys::readFile(rootfs + "/etc/group");
-  auto resolved = TRY(spec::resolveUser(user, passwd ? *passwd : "", group ? *group : ""));
-
-  spec::ContainerSpecInput in;
-  in.rootfs = rootfs;
-  in.args = spec::processArgs(cc.command, cc.args, img->parsed.entrypoint, img->parsed.cmd);
-  if (in.args.empty())
-    return fail(Code::InvalidArgument, "container " + cc.name + " has no command and its image none");
-  std::string hostname = podHostname(pod.config);
-  in.env = spec::mergeEnv(spec::mergeEnv(img->parsed.env, {"HOSTNAME=" + hostname}), cc.envs);
-  in.cwd = cc.workingDir.empty() ? img->parsed.workingDir : cc.workingDir;
-  in.terminal = cc.tty;
-  in.uid = resolved.uid;
-  in.gid = resolved.gid;
-  in.additionalGids = resolved.groups;
-  for (auto g : cc.supplementalGroups) in.additionalGids.push_back(static_cast<uint32_t>(g));
-  in.hostname = hostname;
-  in.hostNetwork = pod.config.network == NamespaceMode::Node;
-  in.netnsPath = pod.netnsPath;
-  in.userns = podUserns(pod);
-  in.hostIpc = pod.config.ipc == NamespaceMode::Node;
-  in.hostPid = cc.pidMode == 2;
-  const auto& handler = cfg_.runtimes.at(pod.handler);
-  // Under gVisor the sandbox decides the namespaces: the infra's host pid
-  // is the sandbox's, not a process whose namespaces a container could join.
-  if (pod.infra && pod.infraPid > 0 && !isSandboxed(handler)) {
-    if (cc.pidMode == 0) in.pidnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/pid";
-    if (!in.hostIpc) in.ipcnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/ipc";
-  }
-  auto covered = [&](const std::string& dst) {
-    return std::any_of(cc.mounts.begin(), cc.mounts.end(), [&](const auto& m) { return m.containerPath == dst; });
-  };
-  for (const auto& [dst, file] : std::vector<std::pair<std::string, std::string>>{
-           {"/etc/hostname", "hostname"}, {"/etc/hosts", "hosts"}, {"/etc/resolv.conf", "resolv.conf"}})
-    if (!covered(dst)) in.mounts.push_back({dst, pod.podDir + "/" + file, cc.readonlyRootfs, "rprivate"});
-  if (!covered("/dev/shm"))
-    in.mounts.push_back({"/dev/shm", in.hostIpc ? "/dev/shm" : pod.podDir + "/shm", false, "rprivate"});
-  for (auto m : cc.mounts) {
-    // In a pod with its own user namespace, volumes are seen through it
-    // (the runtime's bind mount of an idmapped mount keeps the mapping).
-    if (!pod.usernsPath.empty()) {
-      std::string at = containersDir + "/" + c.id + "/volume-maps/" + std::to_string(in.mounts.size());
-      TRY_CTX(storage::mountIdMapped(m.hostPath, at, pod.usernsPath), "volume " + m.containerPath);
-      m.hostPath = at;
-    }
-    in.mounts.push_back(m);
-  }
-  // The image's volumes: a fresh directory each, unless a CRI mount covers it.
-  if (cfg_.imageVolumes == "mkdir") {
-    int n = 0;
-    for (const auto& v : img->parsed.volumes) {
-      if (v.empty() || v[0] != '/' || covered(v)) continue;
-      std::string dir = containersDir + "/" + c.id + "/volumes/" + std::to_string(n++);
-      TRY(sys::mkdirAll(dir, 0755));
-      // Owned like the image's own directory there, if it has one.
-      struct stat st {};
-      if (::lstat((rootfs + v).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        (void)::chown(dir.c_str(), st.st_uid, st.st_gid);
-        (void)::chmod(dir.c_str(), st.st_mode & 07777);
-      }
-      in.mounts.push_back({v, dir, false, "rprivate"});
-    }
-  }
-  in.devices = devices;
-  in.cgroupsPath = c.cgroupsPath;
-  in.privileged = cc.privileged;
-  in.withoutHostDevices = handler.privilegedWithoutHostDevices;
-  in.readonlyRootfs = cc.readonlyRootfs;
-  in.noNewPrivileges = cc.noNewPrivs;
-  const auto& own = ownCapabilities();
-  in.capabilities =
-      cc.privileged ? own : spec::adjustCapabilities(spec::defaultCapabilities(), cc.capAdd, cc.capDrop, own);
-  in.oomScoreAdj = clampOomScoreAdj(static_cast<int>(cc.oomScoreAdj));
-  for (const auto& [k, v] : pod.config.sysctls)
-    if (!k.starts_with("net.") || in.hostNetwork) in.sysctls[k] = v;
-  in.annotations = spec::passedAnnotations(handler.allowedAnnotations, pod.config.annotations, cc.annotations);
-  in.annotations[spec::kContainerTypeAnnotation] = "container";
-  in.annotations[spec::kSandboxIdAnnotation] = pod.id;
-  in.annotations["io.kubernetes.cri.sandbox-name"] = pod.config.metadata.name;
-  in.annotations["io.kubernetes.cri.sandbox-namespace"] = pod.config.metadata.ns;
-  in.annotations["io.kubernetes.cri.sandbox-uid"] = pod.config.metadata.uid;
-  in.annotations["io.kubernetes.cri.container-name"] = cc.name;
-  in.annotations["io.kubernetes.cri.image-name"] = cc.image;
-  if (!cc.privileged) {
-    std::string profile;
-    if (seccomp.kind == security::SeccompKind::Localhost) {
-      auto text = sys::readFile(seccomp.localhostPath);
-      if (!text)
-        return fail(Code::InvalidArgument, "seccomp profile " + seccomp.localhostPath + ": " + text.error().message());
-      profile = *text;
-    }
-    in.seccomp = TRY(security::seccompFor(seccomp, profile, in.capabilities));
-  }
-  in.maskedPaths = cc.maskedPaths;
-  in.readonlyPaths = cc.readonlyPaths;
-  in.resources = enforced;
-
-  TRY(sys::mkdirAll(c.bundle, 0700));
-  undo.push([bundle = c.bundle] {
-    std::error_code ec;
-    fs::remove_all(bundle, ec);
-  });
-  nlohmann::json config = spec::buildContainerSpec(in);
-  TRY(applyHandlerRules(cfg_, runtimes_, pod.handler, config));
-  TRY(sys::writeFileAtomic(c.bundle + "/config.json", config.dump(2), 0600));
-  if (!pod.config.logDirectory.empty() && !cc.logPath.empty()) {
-    c.logPath = pod.config.logDirectory + "/" + cc.logPath;
-    TRY(sys::mkdirAll(fs::path(c.logPath).parent_path().string(), 0755));
-  }
-  TRY(faultPoint("ctr-after-bundle"));
-  auto created = runtime->create(
-      {c.id, c.bundle, c.logPath.empty() ? c.bundle + "/ctr.log" : c.logPath, cc.tty, cc.stdin, cc.stdinOnce});
-  // The container holds its own copies of the idmapped volumes now.
-  if (auto dropped = storage::dropVolumeMaps(containersDir, c.id); !dropped)
-    log::warn("cannot drop idmapped volume mounts", {{"container", c.id}, {"error", dropped.error().message()}});
-  c.pid = TRY(std::move(created));
-  // conmon writes the exit file and leaves its attach link only after the
-  // killed container is gone: undone as recovery undoes a half-made one.
-  undo.push([this, c] {
-    if (auto r = undoCreate(c); !r)
-      log::warn("rollback: cannot remove container", {{"container", c.id}, {"error", r.error().message()}});
-  });
-  TRY(faultPoint("ctr-after-runtime-create"));
-  TRY(persist(c));
-  TRY(faultPoint("ctr-after-persist"));
-  {
-    std::lock_guard lock(mu_);
-    containers_[c.id] = c;
-  }
-  undo.commit();
-  log::info("container created", {{"container", c.name}, {"id", c.id}, {"pod", pod.id}});
-  publish(c, EventType::Created);
-  return c.id;
-}
-
-Result<std::string> ContainerManager::resolveId(const std::string& idOrPrefix) const {
-  std::lock_guard lock(mu_);
-  return resolveIdPrefix(containers_, idOrPrefix, "container");
-}
-
-void ContainerManager::refresh(Container& c) {
+void ContainerManager::refresh(ContainerEntry& e) {
+  auto c = e.snapshot();
   if (c.state != ContainerState::Running && c.state != ContainerState::Created) return;
   auto runtime = runtimes_.get(c.handler);
   if (!runtime) return;
   auto code = (*runtime)->exitCode(c.id);
   if (!code || !*code) return;
-  c.state = ContainerState::Exited;
-  c.exitCode = **code;
   struct stat st {};
-  c.finishedAt = ::stat((cfg_.stateDir + "/exits/" + c.id).c_str(), &st) == 0
-                     ? static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec
-                     : nowNs();
-  c.reason = c.exitCode == 0 ? "Completed" : "Error";
+  int64_t finished = ::stat((cfg_.stateDir + "/exits/" + c.id).c_str(), &st) == 0
+                         ? static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec
+                         : nowNs();
   // The cgroup lives until `runc delete`, so the OOM killer's count is still there.
-  if (auto usage = cgroups::readStats(c.cgroupsPath); usage && usage->oomKilled) c.reason = "OOMKilled";
-  (void)persist(c);
-  publish(c, EventType::Stopped);
+  auto usage = cgroups::readStats(c.cgroupsPath);
+  bool oomKilled = usage && usage->oomKilled;
+  bool changed = false;
+  auto written = e.update(
+      [&](Container& now) {
+        if (now.state != ContainerState::Running && now.state != ContainerState::Created) return false;
+        now.state = ContainerState::Exited;
+        now.exitCode = **code;
+        now.finishedAt = finished;
+        now.reason = oomKilled ? "OOMKilled" : now.exitCode == 0 ? "Completed" : "Error";
+        changed = true;
+        return true;
+      },
+      [&](const Container& now) { return persist(now); });
+  if (!written) {
+    log::error("cannot record container exit", {{"id", c.id}, {"error", written.error().message()}});
+    return;
+  }
+  if (changed) publish(e.snapshot(), EventType::Stopped);
+}
+
+void ContainerManager::markExited(ContainerEntry& e, int code, const std::string& reason, const std::string& message) {
+  bool changed = false;
+  auto written = e.update(
+      [&](Container& now) {
+        if (now.state == ContainerState::Exited) return false;
+        now.state = ContainerState::Exited;
+        now.exitCode = code;
+        now.reason = reason;
+        now.message = message;
+        now.finishedAt = nowNs();
+        changed = true;
+        return true;
+      },
+      [&](const Container& now) { return persist(now); });
+  if (!written) log::error("cannot record container exit", {{"id", e.id()}, {"error", written.error().message()}});
+  if (changed) publish(e.snapshot(), EventType::Stopped);
 }
 
 void ContainerManager::publish(const Container& c, EventType type) {
@@ -491,49 +221,38 @@ void ContainerManager::publish(const Container& c, EventType type) {
 }
 
 void ContainerManager::onExit(const std::string& id) {
-  std::lock_guard lock(mu_);
-  if (id.empty()) {
-    refreshAll();
-  } else if (auto it = containers_.find(id); it != containers_.end()) {
-    refresh(it->second);
+  if (!id.empty()) {
+    if (auto e = store_.find(id); e && (*e)->id() == id) refresh(**e);
+    return;
   }
+  for (const auto& e : store_.all()) refresh(*e);
 }
 
 void ContainerManager::exitsWatched() {
-  std::lock_guard lock(mu_);
-  refreshAll();
+  for (const auto& e : store_.all()) refresh(*e);
   exitsWatched_ = true;
 }
 
-void ContainerManager::refreshAll() {
-  for (auto& [_, c] : containers_) refresh(c);
-}
-
 Result<Container> ContainerManager::get(const std::string& idOrPrefix) {
-  auto id = TRY(resolveId(idOrPrefix));
-  std::lock_guard lock(mu_);
-  auto& c = containers_.at(id);
-  refresh(c);
-  return c;
+  auto e = TRY(store_.find(idOrPrefix));
+  refresh(*e);
+  return e->snapshot();
 }
 
 void ContainerManager::visit(const ContainerFilter& f, const std::function<void(const Container&)>& fn) {
-  std::lock_guard lock(mu_);
-  std::vector<const Container*> selected;
-  for (auto& [id, c] : containers_) {
-    if (!exitsWatched_) refresh(c);
-    if (!f.idPrefix.empty() && !id.starts_with(f.idPrefix)) continue;
-    if (!f.podId.empty() && c.podId != f.podId) continue;
-    if (f.state && c.state != *f.state) continue;
-    bool match = true;
-    for (const auto& [k, v] : f.labels) {
-      auto it = c.config.labels.find(k);
-      if (it == c.config.labels.end() || it->second != v) match = false;
-    }
-    if (match) selected.push_back(&c);
+  for (const auto& e : store_.all()) {
+    if (!f.idPrefix.empty() && !e->id().starts_with(f.idPrefix)) continue;
+    if (!f.podId.empty() && e->podId() != f.podId) continue;
+    if (!exitsWatched_) refresh(*e);
+    e->read([&](const Container& c) {
+      if (f.state && c.state != *f.state) return;
+      for (const auto& [k, v] : f.labels) {
+        auto it = c.config.labels.find(k);
+        if (it == c.config.labels.end() || it->second != v) return;
+      }
+      fn(c);
+    });
   }
-  std::sort(selected.begin(), selected.end(), [](const auto* a, const auto* b) { return a->createdAt < b->createdAt; });
-  for (const auto* c : selected) fn(*c);
 }
 
 std::vector<Container> ContainerManager::list(const ContainerFilter& f) {
@@ -543,93 +262,107 @@ std::vector<Container> ContainerManager::list(const ContainerFilter& f) {
 }
 
 Result<> ContainerManager::start(const std::string& idOrPrefix) {
-  Container c = TRY(get(idOrPrefix));
+  auto e = TRY(store_.find(idOrPrefix));
+  std::lock_guard op(e->opLock());
+  if (e->retired()) return fail(Code::NotFound, "container " + e->id() + " was removed");
+  refresh(*e);
+  Container c = e->snapshot();
   if (c.state != ContainerState::Created)
     return fail(Code::FailedPrecondition, "container " + c.id + " is " + stateName(c.state) + ", not created");
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+  e->setOp(ContainerOp::Starting);
   int64_t started = nowNs();  // before: a short-lived process may exit before start returns
-  TRY(runtime->start(c.id));
+  auto ran = runtime->start(c.id);
+  e->setOp(ContainerOp::None);
+  TRY(std::move(ran));
   TRY(faultPoint("start-after-runtime"));
-  c.state = ContainerState::Running;
-  c.startedAt = started;
-  TRY(persist(c));
+  bool running = false;
+  TRY(e->update(
+      [&](Container& now) {
+        now.startedAt = started;
+        // The exit monitor may have seen it exit already: keep that.
+        if (now.state == ContainerState::Created) {
+          now.state = ContainerState::Running;
+          running = true;
+        }
+        return true;
+      },
+      [&](const Container& now) { return persist(now); }));
   TRY(faultPoint("start-after-persist"));
-  std::lock_guard lock(mu_);
-  auto& stored = containers_[c.id];
-  // The exit monitor may have seen it exit already: keep that.
-  if (stored.state == ContainerState::Exited) {
-    stored.startedAt = started;
-    return persist(stored);
-  }
-  stored = c;
-  publish(c, EventType::Started);
+  if (running) publish(e->snapshot(), EventType::Started);
   return {};
 }
 
-Result<> ContainerManager::stop(const std::string& idOrPrefix, std::chrono::seconds timeout) {
-  auto id = resolveId(idOrPrefix);
-  if (!id) return id.error().code() == Code::NotFound ? Result<>{} : fail(id.error());
-  Container c = TRY(get(*id));
-  if (c.state == ContainerState::Exited) return {};
-  oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
-  auto waitExit = [&](std::chrono::milliseconds limit) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto code = runtime->exitCode(c.id);
-      if (code && *code) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  };
-  if (c.state == ContainerState::Running && timeout.count() > 0) {
-    (void)runtime->kill(c.id, SIGTERM);
-    if (waitExit(timeout)) {
-      std::lock_guard lock(mu_);
-      refresh(containers_[c.id]);
+Result<> ContainerManager::stop(const std::string& idOrPrefix, std::chrono::seconds timeout, const ClientGone& gone) {
+  auto found = store_.find(idOrPrefix);
+  if (!found) return found.error().code() == Code::NotFound ? Result<>{} : fail(found.error());
+  auto e = *found;
+  auto poll = [this, e] { refresh(*e); };
+  oci::OciRuntime* runtime = nullptr;
+  {
+    std::lock_guard op(e->opLock());
+    if (e->retired()) return {};
+    refresh(*e);
+    Container c = e->snapshot();
+    if (c.state == ContainerState::Exited) return {};
+    runtime = TRY(runtimes_.get(c.handler));
+    if (c.state == ContainerState::Created) {
+      // Never started: nothing to wait for but the runtime's own state.
+      (void)runtime->kill(c.id, SIGKILL);
+      TRY(runtime->remove(c.id, true));
+      refresh(*e);
+      markExited(*e, 137, "Error", "");
       return {};
     }
+    e->setOp(ContainerOp::Stopping);
+    if (timeout.count() > 0) (void)runtime->kill(c.id, SIGTERM);
   }
-  (void)runtime->kill(c.id, SIGKILL);
-  if (c.state == ContainerState::Created) {
-    // Never started: nothing to wait for but the runtime's own state.
-    TRY(runtime->remove(c.id, true));
-  } else if (!waitExit(std::chrono::seconds(10))) {
-    return fail(Code::DeadlineExceeded, "container " + c.id + " did not exit after SIGKILL");
+  // The op lock is free while we wait: a Remove or a shorter Stop may act meanwhile.
+  struct Done {
+    ContainerEntry& e;
+    ~Done() { e.setOp(ContainerOp::None); }
+  } done{*e};
+  if (timeout.count() > 0 && e->waitExited(timeout, gone, poll)) return {};
+  if (gone && gone())
+    return fail(Code::DeadlineExceeded, "StopContainer of " + e->id() + ": the client went away; no SIGKILL sent");
+  {
+    std::lock_guard op(e->opLock());
+    if (e->retired()) return {};
+    (void)runtime->kill(e->id(), SIGKILL);
   }
-  std::lock_guard lock(mu_);
-  auto& stored = containers_[c.id];
-  refresh(stored);
-  if (stored.state != ContainerState::Exited) {
-    stored.state = ContainerState::Exited;
-    stored.exitCode = 137;
-    stored.reason = "Error";
-    stored.finishedAt = nowNs();
-    (void)persist(stored);
-    publish(stored, EventType::Stopped);
-  }
+  if (!e->waitExited(std::chrono::seconds(10), nullptr, poll))
+    return fail(Code::DeadlineExceeded, "container " + e->id() + " did not exit after SIGKILL");
   return {};
 }
 
 Result<> ContainerManager::remove(const std::string& idOrPrefix) {
-  auto id = resolveId(idOrPrefix);
-  if (!id) return id.error().code() == Code::NotFound ? Result<>{} : fail(id.error());
-  TRY(stop(*id, std::chrono::seconds(0)));
-  Container c = TRY(get(*id));
-  oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
-  TRY(runtime->remove(c.id, true));
-  ::unlink((cfg_.stateDir + "/exits/" + c.id).c_str());
-  TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
-  std::error_code ec;
-  fs::remove_all(c.bundle, ec);
-  fs::remove_all(cfg_.stateDir + "/attach/" + c.id, ec);  // conmon's, left when it exits
-  TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); }));
+  auto found = store_.find(idOrPrefix);
+  if (!found) return found.error().code() == Code::NotFound ? Result<>{} : fail(found.error());
+  auto e = *found;
+  TRY(stop(e->id(), std::chrono::seconds(0)));
   {
-    std::lock_guard lock(mu_);
-    containers_.erase(c.id);
-    names_.erase(c.name);
+    std::lock_guard op(e->opLock());
+    if (e->retired()) return {};
+    e->setOp(ContainerOp::Removing);
+    Container c = e->snapshot();
+    auto removed = [&]() -> Result<> {
+      oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
+      TRY(runtime->remove(c.id, true));
+      ::unlink((cfg_.stateDir + "/exits/" + c.id).c_str());
+      TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
+      std::error_code ec;
+      fs::remove_all(c.bundle, ec);
+      fs::remove_all(cfg_.stateDir + "/attach/" + c.id, ec);  // conmon's, left when it exits
+      return e->retire([&]() -> Result<> {
+        return db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); });
+      });
+    }();
+    e->setOp(ContainerOp::None);
+    TRY(std::move(removed));
+    store_.erase(e);
+    log::info("container removed", {{"container", c.name}, {"id", c.id}});
+    publish(c, EventType::Deleted);
   }
-  log::info("container removed", {{"container", c.name}, {"id", c.id}});
-  publish(c, EventType::Deleted);
   // Its image may have been removed while it ran: its layers can go now.
   return images_.dropUnusedLayers();
 }
@@ -669,32 +402,58 @@ Result<std::unique_ptr<oci::StreamProcess>> ContainerManager::attach(const std::
 }
 
 Result<ContainerStats> ContainerManager::stats(const std::string& idOrPrefix) {
-  Container c = TRY(get(idOrPrefix));
+  auto e = TRY(store_.find(idOrPrefix));
+  refresh(*e);
   ContainerStats out;
-  out.container = c;
+  out.container = e->snapshot();
   out.timestamp = nowNs();
-  if (c.state == ContainerState::Running) {
-    if (auto st = cgroups::readStats(c.cgroupsPath)) out.cgroup = *st;
+  if (out.container.state == ContainerState::Running) {
+    if (auto st = cgroups::readStats(out.container.cgroupsPath)) out.cgroup = *st;
   }
-  auto upper = storage::diskUsage(cfg_.root + "/containers/" + c.id + "/upper");
+  auto upper = storage::diskUsage(cfg_.root + "/containers/" + e->id() + "/upper");
+  e->setUsage(upper.bytes, upper.inodes);
   out.writableBytes = upper.bytes;
   out.writableInodes = upper.inodes;
   return out;
 }
 
+ContainerManager::WritableUsage ContainerManager::writableLayers() {
+  WritableUsage sum;
+  for (const auto& e : store_.all()) {
+    auto known = e->usage(std::chrono::seconds(10));
+    if (!known) {
+      // Only the writable layer (upper/), never the mounted rootfs beside it.
+      auto upper = storage::diskUsage(cfg_.root + "/containers/" + e->id() + "/upper");
+      e->setUsage(upper.bytes, upper.inodes);
+      known = ContainerEntry::Usage{upper.bytes, upper.inodes, {}};
+    }
+    sum.bytes += known->bytes;
+    sum.inodes += known->inodes;
+  }
+  return sum;
+}
+
 Result<> ContainerManager::updateResources(const std::string& idOrPrefix, const spec::Resources& r) {
-  Container c = TRY(get(idOrPrefix));
+  auto e = TRY(store_.find(idOrPrefix));
+  std::lock_guard op(e->opLock());
+  refresh(*e);
+  Container c = e->snapshot();
   if (c.state != ContainerState::Created && c.state != ContainerState::Running)
     return fail(Code::FailedPrecondition, "container " + c.id + " is " + stateName(c.state));
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
   spec::Resources enforced = r;
   auto dropped = TRY(dropUnenforceable(enforced, controllers_, cfg_.tolerateMissingHugetlb));
-  TRY(runtime->update(c.id, spec::resourcesJson(enforced).dump()));
-  std::lock_guard lock(mu_);
-  auto& stored = containers_.at(c.id);
-  stored.config.resources = r;
-  stored.droppedLimits = dropped;
-  return persist(stored);
+  e->setOp(ContainerOp::Updating);
+  auto updated = runtime->update(c.id, spec::resourcesJson(enforced).dump());
+  e->setOp(ContainerOp::None);
+  TRY(std::move(updated));
+  return e->update(
+      [&](Container& now) {
+        now.config.resources = r;
+        now.droppedLimits = dropped;
+        return true;
+      },
+      [&](const Container& now) { return persist(now); });
 }
 
 Result<PodStats> ContainerManager::podStats(const std::string& podId) {
@@ -726,9 +485,9 @@ Result<> ContainerManager::reopenLog(const std::string& idOrPrefix) {
 }
 
 std::set<std::string> ContainerManager::layersInUse() const {
-  std::lock_guard lock(mu_);
   std::set<std::string> chains;
-  for (const auto& [id, c] : containers_) chains.insert(c.chainIds.begin(), c.chainIds.end());
+  for (const auto& e : store_.all())
+    e->read([&](const Container& c) { chains.insert(c.chainIds.begin(), c.chainIds.end()); });
   return chains;
 }
 

@@ -1,17 +1,21 @@
 // ContainerManager: CreateContainer to RemoveContainer, and ExecSync.
 //
-// CreateContainer: find the pod and the image → validate → reserve the name
-// → rootfs (overlay over the image's layers) → resolve the user in the
-// container's own /etc/passwd → spec → bundle → conmon + runtime create →
-// persist. Every step pushes its undo.
+// CreateContainer: hold the pod (shared: StopPodSandbox and
+// RemovePodSandbox wait) → validate → reserve the name → rootfs (overlay
+// over the image's layers) → resolve the user in the container's own
+// /etc/passwd → spec → bundle → conmon + runtime create → persist. Every
+// step pushes its undo; between steps the call checks that some client
+// still waits for it (lifecycle/inflight.h: a retry joins the running call).
 //
-// Exits are read from conmon's exit files when a container is looked at.
+// Each container is an entry of the store (lifecycle/container_store.h) with
+// its own locks; the exit monitor signals an entry when conmon writes its
+// exit file, and StopContainer waits on that signal.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,7 +27,9 @@
 #include "config/config.h"
 #include "image/image_store.h"
 #include "lifecycle/container.h"
+#include "lifecycle/container_store.h"
 #include "lifecycle/events.h"
+#include "lifecycle/inflight.h"
 #include "lifecycle/infra.h"
 #include "lifecycle/pod_manager.h"
 #include "network/netns.h"
@@ -81,14 +87,17 @@ class ContainerManager {
   // no longer reads every running container's exit file. Checks them all
   // once, for exits between load() and the monitor's start.
   void exitsWatched();
-  Result<std::string> create(const std::string& podId, const ContainerConfig& config);
+  // `gone` says when the caller's client has gone (deadline, cancel): the
+  // call then stops at its next step and rolls back, unless a retry joined.
+  Result<std::string> create(const std::string& podId, const ContainerConfig& config, const ClientGone& gone = {});
   Result<> start(const std::string& id);
-  Result<> stop(const std::string& id, std::chrono::seconds timeout);
+  // A stop whose client goes away stops waiting, and sends no SIGKILL.
+  Result<> stop(const std::string& id, std::chrono::seconds timeout, const ClientGone& gone = {});
   Result<> remove(const std::string& id);
   Result<Container> get(const std::string& id);
   std::vector<Container> list(const ContainerFilter& f);
-  // Calls `fn` with each container that `f` selects, oldest first, under
-  // the manager's lock: for callers that read a few fields of many
+  // Calls `fn` with each container that `f` selects, oldest first, each
+  // under its own state lock: for callers that read a few fields of many
   // containers (ListContainers) without copying them. `fn` must not call
   // back into the manager.
   void visit(const ContainerFilter& f, const std::function<void(const Container&)>& fn);
@@ -98,6 +107,13 @@ class ContainerManager {
                                                          const oci::ExecStreamOptions& opts);
   Result<std::unique_ptr<oci::StreamProcess>> attach(const std::string& id);
   Result<ContainerStats> stats(const std::string& id);
+  // The containers' writable layers together, for ImageFsInfo's container
+  // figure: each layer's last measure when younger than 10 s, else measured
+  // now (the kubelet asks every 10 s; ContainerStats measures too).
+  struct WritableUsage {
+    int64_t bytes = 0, inodes = 0;
+  };
+  WritableUsage writableLayers();
   // New limits for a created or running container (those the host can enforce).
   Result<> updateResources(const std::string& id, const spec::Resources& r);
   Result<PodStats> podStats(const std::string& podId);
@@ -108,21 +124,21 @@ class ContainerManager {
   Result<> forPod(const std::string& podId, bool remove);
 
  private:
-  Result<std::string> resolveId(const std::string& idOrPrefix) const;
+  Result<std::string> createNow(const std::string& podId, const ContainerConfig& config, const ClientGone& abandoned);
   // Writes the row; `recordState` overrides the state column with an intent.
   Result<> persist(const Container& c, const char* recordState = nullptr);
   // Start-up: undoes a CreateContainer a crash cut short, whichever step it reached.
   Result<> undoCreate(const Container& c);
   // Start-up: brings a loaded container in line with conmon, the runtime
   // and the exit file.
-  void reconcile(Container& c);
+  void reconcile(ContainerEntry& e);
   // The pid of the container's conmon while it lives (checked against its
   // command line, so a recycled pid is not taken for it), else 0.
   int conmonPid(const Container& c) const;
-  // Reads the exit file of a created or running container.
-  void refresh(Container& c);
-  void refreshAll();  // under mu_
-
+  // Reads the exit file of a created or running container and records the exit.
+  void refresh(ContainerEntry& e);
+  // Records an exit the runtime could not show (killed, never started).
+  void markExited(ContainerEntry& e, int code, const std::string& reason, const std::string& message);
   void publish(const Container& c, EventType type);
 
   const config::Config& cfg_;
@@ -134,10 +150,9 @@ class ContainerManager {
   Runtimes& runtimes_;
   const cgroups::Controllers& controllers_;
 
-  mutable std::mutex mu_;
-  bool exitsWatched_ = false;  // under mu_
-  std::map<std::string, Container> containers_;
-  std::map<std::string, std::string> names_;
+  ContainerStore store_;
+  InFlight creating_;  // CreateContainer calls running, by container name
+  std::atomic<bool> exitsWatched_{false};
 };
 
 }  // namespace crix::lifecycle

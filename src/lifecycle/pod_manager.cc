@@ -203,7 +203,12 @@ Result<> PodManager::persist(const Sandbox& s, const char* recordState) {
   });
 }
 
-Result<std::string> PodManager::run(const PodConfig& config) {
+Result<std::string> PodManager::run(const PodConfig& config, const ClientGone& gone) {
+  return runOrJoin(running_, podName(config.metadata), gone,
+                   [&](const ClientGone& abandoned) { return runNow(config, abandoned); });
+}
+
+Result<std::string> PodManager::runNow(const PodConfig& config, const ClientGone& abandoned) {
   Sandbox s;
   s.startup.begin();
   s.config = config;
@@ -237,7 +242,7 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     auto r = db_.write([&](store::Tables& t) -> Result<> { return t.deleteSandbox(id).map([](bool) {}); });
     if (!r) log::warn("rollback: cannot delete pod row", {{"pod", id}, {"error", r.error().message()}});
   });
-  TRY(faultPoint("pod-after-intent"));
+  TRY(checkpoint("pod-after-intent", abandoned));
 
   TRY(sys::mkdirAll(s.podDir, 0755));
   undo.push([dir = s.podDir] {
@@ -258,7 +263,7 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     TRY(sys::mkdirAll(cfg_.stateDir + "/netns", 0755));
     TRY_CTX(network::createNetns(s.netnsPath, s.usernsPath), "pod " + s.name);
     undo.push([path = s.netnsPath] { (void)network::removeNetns(path); });
-    TRY(faultPoint("pod-after-netns"));
+    TRY(checkpoint("pod-after-netns", abandoned));
     s.startup.lap("netns");
 
     network::Attachment a;
@@ -279,7 +284,7 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     });
     s.network = st.network;
     s.ips = st.ips;
-    TRY(faultPoint("pod-after-cni"));
+    TRY(checkpoint("pod-after-cni", abandoned));
     s.startup.lap("cni_add");
     if (auto net = podNetSysctls(cfg_, config.sysctls, kernelHasSysctl); !net.empty()) {
       TRY(applyNetSysctls(s.netnsPath, net));
@@ -294,16 +299,16 @@ Result<std::string> PodManager::run(const PodConfig& config) {
     undo.push([dir = s.podDir] { (void)unmountShm(dir); });
     s.startup.lap("shm");
   }
-  TRY(faultPoint("pod-after-files"));
+  TRY(checkpoint("pod-after-files", abandoned));
 
   // A sandboxing handler's infra container creates the sandbox itself.
   if (config.pid == NamespaceMode::Pod || isSandboxed(cfg_.runtimes.at(s.handler))) {
     TRY_CTX(infra_.start(s, undo), "pod " + s.name + " infra container");
-    TRY(faultPoint("pod-after-infra"));
+    TRY(checkpoint("pod-after-infra", abandoned));
   }
 
   TRY(persist(s));
-  TRY(faultPoint("pod-after-persist"));
+  TRY(checkpoint("pod-after-persist", abandoned));
   s.startup.lap("persist");
   {
     std::lock_guard lock(mu_);
@@ -324,11 +329,20 @@ void PodManager::publish(const std::string& id, EventType type) {
   if (events_) events_->publish({id, id, type, nowNs()});
 }
 
-std::shared_ptr<std::mutex> PodManager::lockFor(const std::string& id) {
+std::shared_ptr<std::shared_mutex> PodManager::lockFor(const std::string& id) {
   std::lock_guard lock(mu_);
   auto& l = podLocks_[id];
-  if (!l) l = std::make_shared<std::mutex>();
+  if (!l) l = std::make_shared<std::shared_mutex>();
   return l;
+}
+
+Result<PodManager::Hold> PodManager::hold(const std::string& idOrPrefix) {
+  auto id = TRY(resolveId(idOrPrefix));
+  Hold h;
+  h.mu = lockFor(id);
+  h.lock = std::shared_lock(*h.mu);
+  h.pod = TRY(get(id));  // it may have gone while we waited
+  return h;
 }
 
 Result<std::string> PodManager::resolveId(const std::string& idOrPrefix) const {
@@ -405,8 +419,8 @@ Result<sys::UniqueFd> PodManager::connectPort(const std::string& id, uint16_t po
 }
 
 Result<Sandbox> PodManager::get(const std::string& idOrPrefix) const {
-  auto id = TRY(resolveId(idOrPrefix));
   std::lock_guard lock(mu_);
+  auto id = TRY(resolveIdPrefix(pods_, idOrPrefix, "pod sandbox"));
   return pods_.at(id);
 }
 

@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -36,6 +37,7 @@
 #include "common/error.h"
 #include "config/config.h"
 #include "lifecycle/events.h"
+#include "lifecycle/inflight.h"
 #include "lifecycle/infra.h"
 #include "lifecycle/sandbox.h"
 #include "metrics/registry.h"
@@ -76,23 +78,36 @@ class PodManager {
   // so that the kubelet sees it not ready and replaces it.
   void checkNetworks(std::stop_token cancel);
 
-  Result<std::string> run(const PodConfig& config);
+  // `gone` says when the caller's client has gone (deadline, cancel): the
+  // call then stops at its next step and rolls back, unless a retry with
+  // the same metadata joined it (lifecycle/inflight.h).
+  Result<std::string> run(const PodConfig& config, const ClientGone& gone = {});
   Result<> stop(const std::string& id);
   Result<> remove(const std::string& id);
   Result<Sandbox> get(const std::string& id) const;
+  // CreateContainer's hold on a pod: StopPodSandbox and RemovePodSandbox
+  // of it wait until the hold is released, so no container is made in a
+  // pod that is going away.
+  struct Hold {
+    std::shared_ptr<std::shared_mutex> mu;
+    std::shared_lock<std::shared_mutex> lock;
+    Sandbox pod;
+  };
+  Result<Hold> hold(const std::string& id);
   std::vector<Sandbox> list(const PodFilter& filter) const;
   // A TCP connection to localhost:port inside a ready pod's network
   // namespace (crixd's own with host networking), for port-forward.
   Result<sys::UniqueFd> connectPort(const std::string& id, uint16_t port) const;
 
  private:
+  Result<std::string> runNow(const PodConfig& config, const ClientGone& abandoned);
   Result<> validate(const PodConfig& c, std::string* handler) const;
   // Writes the row; `recordState` overrides the state column with an
   // intent (kRecordCreating, kRecordStopping).
   Result<> persist(const Sandbox& s, const char* recordState = nullptr);
   // Releases the network and shm of a pod; safe to repeat.
   Result<> release(Sandbox& s);
-  std::shared_ptr<std::mutex> lockFor(const std::string& id);
+  std::shared_ptr<std::shared_mutex> lockFor(const std::string& id);
   Result<std::string> resolveId(const std::string& idOrPrefix) const;
 
   const config::Config& cfg_;
@@ -108,7 +123,8 @@ class PodManager {
   mutable std::mutex mu_;  // guards the maps below, never held across a CNI or disk step
   std::map<std::string, Sandbox> pods_;
   std::map<std::string, std::string> names_;  // reserved name → id
-  std::map<std::string, std::shared_ptr<std::mutex>> podLocks_;
+  std::map<std::string, std::shared_ptr<std::shared_mutex>> podLocks_;
+  InFlight running_;                   // RunPodSandbox calls under way, by pod name
   std::vector<Sandbox> creating_;      // found by load(), undone by recover()
   std::vector<std::string> stopping_;  // found by load(), stopped by recover()
 };

@@ -17,6 +17,7 @@
 #include "cgroups/cleanup.h"
 #include "cgroups/paths.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "lifecycle/conmon_process.h"
 #include "lifecycle/pod_files.h"
 #include "network/netns.h"
@@ -62,8 +63,10 @@ std::vector<std::string> mountPointsUnder(const std::vector<std::string>& prefix
     // The kernel escapes space, tab, newline and backslash as \ooo.
     std::string unescaped;
     for (size_t i = 0; i < point.size(); ++i) {
-      if (point[i] == '\\' && i + 3 < point.size()) {
-        unescaped += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
+      auto octal =
+          point[i] == '\\' && i + 3 < point.size() ? parseNumber<int>(point.substr(i + 1, 3), 8) : std::nullopt;
+      if (octal) {
+        unescaped += static_cast<char>(*octal);
         i += 3;
       } else {
         unescaped += point[i];

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroups/controllers.h"
 #include "config/config.h"
 #include "network/cni.h"
 #include "sys/executable_probe.h"
@@ -35,7 +36,8 @@ struct HandlerStatus {
 
 class RuntimeHealth {
  public:
-  RuntimeHealth(const config::Config& cfg, network::NetworkPlugin& net) : cfg_(cfg), net_(net) {}
+  RuntimeHealth(const config::Config& cfg, network::NetworkPlugin& net, const cgroups::Controllers& controllers)
+      : cfg_(cfg), net_(net), controllers_(controllers) {}
 
   // RuntimeReady: the default handler can run (its monitor and runtime
   // exist and run, the host's cgroups suit it).
@@ -45,11 +47,14 @@ class RuntimeHealth {
   std::vector<Condition> conditions();
   // Every configured handler, the default first.
   std::vector<HandlerStatus> handlers();
+  // The cgroup controllers containers' limits can use (probed at start-up).
+  const cgroups::Controllers& controllers() const { return controllers_; }
 
  private:
   HandlerStatus check(const std::string& name, const config::RuntimeHandler& h);
   const config::Config& cfg_;
   network::NetworkPlugin& net_;
+  const cgroups::Controllers& controllers_;
   sys::ExecutableProbe probe_;
 };
 

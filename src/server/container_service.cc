@@ -134,11 +134,11 @@ void fillContainerStatus(const lifecycle::Container& c, v1::ContainerStatus* st)
   st->set_log_path(c.logPath);
 }
 
-grpc::Status RuntimeService::CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest* req,
+grpc::Status RuntimeService::CreateContainer(grpc::ServerContext* ctx, const v1::CreateContainerRequest* req,
                                              v1::CreateContainerResponse* resp) {
   if (req->pod_sandbox_id().empty()) return invalid("CreateContainer: pod_sandbox_id is required");
   if (!req->has_config()) return invalid("CreateContainer: config is required");
-  auto id = containers_.create(req->pod_sandbox_id(), fromCri(req->config()));
+  auto id = containers_.create(req->pod_sandbox_id(), fromCri(req->config()), clientGone(ctx));
   if (!id) return toStatus(id.error());
   resp->set_container_id(*id);
   return grpc::Status::OK;
@@ -149,9 +149,10 @@ grpc::Status RuntimeService::StartContainer(grpc::ServerContext*, const v1::Star
   return toStatus(containers_.start(req->container_id()));
 }
 
-grpc::Status RuntimeService::StopContainer(grpc::ServerContext*, const v1::StopContainerRequest* req,
+grpc::Status RuntimeService::StopContainer(grpc::ServerContext* ctx, const v1::StopContainerRequest* req,
                                            v1::StopContainerResponse*) {
-  return toStatus(containers_.stop(req->container_id(), std::chrono::seconds(std::max<int64_t>(0, req->timeout()))));
+  return toStatus(containers_.stop(req->container_id(), std::chrono::seconds(std::max<int64_t>(0, req->timeout())),
+                                   clientGone(ctx)));
 }
 
 grpc::Status RuntimeService::RemoveContainer(grpc::ServerContext*, const v1::RemoveContainerRequest* req,

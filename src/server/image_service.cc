@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/parse.h"
 #include "server/grpc_status.h"
-#include "storage/layer_store.h"
 
 namespace crix::server {
 
@@ -30,8 +30,10 @@ void toCri(const image::Image& img, v1::Image* out) {
   // uid, a name gives a username to resolve in the container.
   std::string user = img.parsed.user.substr(0, img.parsed.user.find(':'));
   if (user.empty()) return;
-  if (user.find_first_not_of("0123456789") == std::string::npos) {
-    out->mutable_uid()->set_value(std::stoll(user));
+  // A number too big for a uid is no uid: it stays a name, which no
+  // /etc/passwd resolves, and the container fails to start with the reason.
+  if (auto uid = parseNumber<int64_t>(user)) {
+    out->mutable_uid()->set_value(*uid);
   } else {
     out->set_username(user);
   }
@@ -98,7 +100,7 @@ grpc::Status ImageService::ImageFsInfo(grpc::ServerContext*, const v1::ImageFsIn
   };
   auto images = images_.imageFsUsage();
   fill(resp->add_image_filesystems(), images_.content().root(), images.bytes, images.inodes);
-  auto containers = storage::diskUsage(containersDir_);
+  auto containers = containers_.writableLayers();
   fill(resp->add_container_filesystems(), containersDir_, containers.bytes, containers.inodes);
   return grpc::Status::OK;
 }

@@ -5,14 +5,17 @@
 
 #include "crix/proto/api.grpc.pb.h"
 #include "image/image_store.h"
+#include "lifecycle/container_manager.h"
 #include "server/unimplemented.h"
 
 namespace crix::server {
 
 class ImageService final : public ::runtime::v1::ImageService::Service {
  public:
-  ImageService(image::ImageStore& images, std::string containersDir)
-      : images_(images), containersDir_(std::move(containersDir)) {}
+  // `containersDir`: where the writable layers live, the filesystem id
+  // of ImageFsInfo's container figure.
+  ImageService(image::ImageStore& images, lifecycle::ContainerManager& containers, std::string containersDir)
+      : images_(images), containers_(containers), containersDir_(std::move(containersDir)) {}
 
   grpc::Status ListImages(grpc::ServerContext*, const ::runtime::v1::ListImagesRequest*,
                           ::runtime::v1::ListImagesResponse*) override;
@@ -28,6 +31,7 @@ class ImageService final : public ::runtime::v1::ImageService::Service {
 
  private:
   image::ImageStore& images_;
+  lifecycle::ContainerManager& containers_;
   std::string containersDir_;
 };
 

@@ -101,10 +101,10 @@ void fillPodStatus(const lifecycle::Sandbox& s, v1::PodSandboxStatus* st) {
   st->set_runtime_handler(s.handler);
 }
 
-grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest* req,
+grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* ctx, const v1::RunPodSandboxRequest* req,
                                            v1::RunPodSandboxResponse* resp) {
   if (!req->has_config()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "RunPodSandbox: config is required");
-  auto id = pods_.run(fromCri(req->config(), req->runtime_handler()));
+  auto id = pods_.run(fromCri(req->config(), req->runtime_handler()), clientGone(ctx));
   if (!id) return toStatus(id.error());
   resp->set_pod_sandbox_id(*id);
   return grpc::Status::OK;

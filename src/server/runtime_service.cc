@@ -51,11 +51,12 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const v1::StatusReques
   if (req->verbose()) {
     (*resp->mutable_info())["config"] = config::toJson(cfg_);
     (*resp->mutable_info())["runtimeHandlers"] = verbose.dump();
-    (*resp->mutable_info())["cgroupControllers"] = nlohmann::ordered_json{
-        {"mode", cgroups::hostModeName(controllers_.mode)},
-        {"controllers", controllers_.names},
-        {"hugepageSizes", controllers_.hugepageSizes},
-        {"swap", controllers_.swap}}.dump();
+    const auto& cg = health_.controllers();
+    nlohmann::ordered_json controllers{{"mode", cgroups::hostModeName(cg.mode)},
+                                       {"controllers", cg.names},
+                                       {"hugepageSizes", cg.hugepageSizes},
+                                       {"swap", cg.swap}};
+    (*resp->mutable_info())["cgroupControllers"] = controllers.dump();
   }
   return grpc::Status::OK;
 }

@@ -14,14 +14,8 @@ namespace crix::server {
 class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
  public:
   RuntimeService(const config::Config& cfg, lifecycle::RuntimeHealth& health, lifecycle::PodManager& pods,
-                 lifecycle::ContainerManager& containers, streaming::Server& streaming,
-                 const cgroups::Controllers& controllers)
-      : cfg_(cfg),
-        health_(health),
-        pods_(pods),
-        containers_(containers),
-        streaming_(streaming),
-        controllers_(controllers) {}
+                 lifecycle::ContainerManager& containers, streaming::Server& streaming)
+      : cfg_(cfg), health_(health), pods_(pods), containers_(containers), streaming_(streaming) {}
 
   grpc::Status Version(grpc::ServerContext*, const ::runtime::v1::VersionRequest*,
                        ::runtime::v1::VersionResponse*) override;
@@ -99,7 +93,6 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
   lifecycle::PodManager& pods_;
   lifecycle::ContainerManager& containers_;
   streaming::Server& streaming_;
-  const cgroups::Controllers& controllers_;
   lifecycle::EventBus* events_ = nullptr;
 };
 

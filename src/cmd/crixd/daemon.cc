@@ -176,10 +176,10 @@ int runDaemon(const config::Config& cfg) {
                                                   streamingBackend);
   if (!streamingServer) return failStartup(streamingServer.error());
 
-  lifecycle::RuntimeHealth health(cfg, network);
-  server::RuntimeService runtimeService(cfg, health, pods, containers, **streamingServer, controllers);
+  lifecycle::RuntimeHealth health(cfg, network, controllers);
+  server::RuntimeService runtimeService(cfg, health, pods, containers, **streamingServer);
   runtimeService.setEvents(&events);
-  server::ImageService imageService(images, cfg.root + "/containers");
+  server::ImageService imageService(images, containers, cfg.root + "/containers");
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + cfg.listen, grpc::InsecureServerCredentials());

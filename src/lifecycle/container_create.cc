@@ -1,0 +1,337 @@
+// ContainerManager::create: CreateContainer, step by step (container_manager.h).
+#include "lifecycle/container_manager.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "cgroups/cleanup.h"
+#include "cgroups/stats.h"
+#include "common/fault.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/parse.h"
+#include "lifecycle/conmon_process.h"
+#include "lifecycle/enforceable.h"
+#include "lifecycle/id_prefix.h"
+#include "lifecycle/rollback.h"
+#include "security/seccomp.h"
+#include "spec/container_spec.h"
+#include "spec/gvisor_mounts.h"
+#include "spec/handler_spec.h"
+#include "spec/user.h"
+#include "storage/rootfs.h"
+#include "sys/fs.h"
+#include "sys/process.h"
+
+namespace crix::lifecycle {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Capability names by number, for the privileged set.
+const std::vector<std::string>& capNames() {
+  static const std::vector<std::string> names = {"CAP_CHOWN",
+                                                 "CAP_DAC_OVERRIDE",
+                                                 "CAP_DAC_READ_SEARCH",
+                                                 "CAP_FOWNER",
+                                                 "CAP_FSETID",
+                                                 "CAP_KILL",
+                                                 "CAP_SETGID",
+                                                 "CAP_SETUID",
+                                                 "CAP_SETPCAP",
+                                                 "CAP_LINUX_IMMUTABLE",
+                                                 "CAP_NET_BIND_SERVICE",
+                                                 "CAP_NET_BROADCAST",
+                                                 "CAP_NET_ADMIN",
+                                                 "CAP_NET_RAW",
+                                                 "CAP_IPC_LOCK",
+                                                 "CAP_IPC_OWNER",
+                                                 "CAP_SYS_MODULE",
+                                                 "CAP_SYS_RAWIO",
+                                                 "CAP_SYS_CHROOT",
+                                                 "CAP_SYS_PTRACE",
+                                                 "CAP_SYS_PACCT",
+                                                 "CAP_SYS_ADMIN",
+                                                 "CAP_SYS_BOOT",
+                                                 "CAP_SYS_NICE",
+                                                 "CAP_SYS_RESOURCE",
+                                                 "CAP_SYS_TIME",
+                                                 "CAP_SYS_TTY_CONFIG",
+                                                 "CAP_MKNOD",
+                                                 "CAP_LEASE",
+                                                 "CAP_AUDIT_WRITE",
+                                                 "CAP_AUDIT_CONTROL",
+                                                 "CAP_SETFCAP",
+                                                 "CAP_MAC_OVERRIDE",
+                                                 "CAP_MAC_ADMIN",
+                                                 "CAP_SYSLOG",
+                                                 "CAP_WAKE_ALARM",
+                                                 "CAP_BLOCK_SUSPEND",
+                                                 "CAP_AUDIT_READ",
+                                                 "CAP_PERFMON",
+                                                 "CAP_BPF",
+                                                 "CAP_CHECKPOINT_RESTORE"};
+  return names;
+}
+
+// The CRI devices as nodes: each host path must be a device.
+Result<std::vector<spec::DeviceNode>> deviceNodes(const std::vector<ContainerConfig::Device>& devices) {
+  std::vector<spec::DeviceNode> out;
+  for (const auto& d : devices) {
+    struct stat st {};
+    if (::stat(d.hostPath.c_str(), &st) != 0)
+      return fail(Code::InvalidArgument, "device \"" + d.hostPath + "\" does not exist");
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+      return fail(Code::InvalidArgument, "\"" + d.hostPath + "\" is not a device");
+    std::string access = d.permissions.empty() ? "rwm" : d.permissions;
+    if (access.find_first_not_of("rwm") != std::string::npos)
+      return fail(Code::InvalidArgument, "device permissions \"" + d.permissions + "\": only r, w and m");
+    std::string path = d.containerPath.empty() ? d.hostPath : d.containerPath;
+    if (path[0] != '/') return fail(Code::InvalidArgument, "device path \"" + path + "\" is not absolute");
+    out.push_back({path, S_ISCHR(st.st_mode) ? 'c' : 'b', static_cast<int64_t>(major(st.st_rdev)),
+                   static_cast<int64_t>(minor(st.st_rdev)), st.st_mode & 07777, access});
+  }
+  return out;
+}
+
+// Every capability crixd holds: asking for one it lacks makes runc fail
+// (this node has no CAP_SYS_RESOURCE, for one).
+std::vector<std::string> readOwnCapabilities() {
+  std::vector<std::string> out;
+  auto status = sys::readFile("/proc/self/status");
+  if (!status) return out;
+  auto p = status->find("CapBnd:\t");
+  if (p == std::string::npos) return out;
+  auto hex = status->substr(p + 8, 16);
+  uint64_t bits = parseNumber<uint64_t>(hex, 16).value_or(0);
+  for (size_t i = 0; i < capNames().size(); ++i)
+    if (bits & (uint64_t{1} << i)) out.push_back(capNames()[i]);
+  return out;
+}
+
+const std::vector<std::string>& ownCapabilities() {
+  static const std::vector<std::string> caps = readOwnCapabilities();
+  return caps;
+}
+
+}  // namespace
+
+Result<std::string> ContainerManager::create(const std::string& podId, const ContainerConfig& cc,
+                                             const ClientGone& gone) {
+  // The pod's name parts make the container's name; a retry of this call
+  // (same pod, same metadata) joins the one running.
+  Sandbox pod = TRY(pods_.get(podId));
+  std::string name = containerName(cc, pod.config.metadata.name, pod.config.metadata.ns, pod.config.metadata.uid);
+  return runOrJoin(creating_, name, gone,
+                   [&](const ClientGone& abandoned) { return createNow(pod.id, cc, abandoned); });
+}
+
+Result<std::string> ContainerManager::createNow(const std::string& podId, const ContainerConfig& cc,
+                                                const ClientGone& abandoned) {
+  auto hold = TRY(pods_.hold(podId));
+  const Sandbox& pod = hold.pod;
+  if (pod.state != SandboxState::Ready)
+    return fail(Code::FailedPrecondition, "pod " + pod.id + " is not ready; cannot create containers in it");
+  if (cc.name.empty()) return fail(Code::InvalidArgument, "container metadata needs a name");
+  if (cc.runAsGroup && !cc.runAsUser && cc.runAsUsername.empty())
+    return fail(Code::InvalidArgument, "run_as_group needs run_as_user or run_as_username");
+  if (cc.privileged && !pod.config.privileged)
+    return fail(Code::InvalidArgument, "container " + cc.name + " is privileged but its pod is not");
+  if (cc.logPath.find("..") != std::string::npos || (!cc.logPath.empty() && cc.logPath[0] == '/'))
+    return fail(Code::InvalidArgument, "log_path \"" + cc.logPath + "\" must stay inside the pod's log directory");
+  for (const auto& m : cc.mounts) {
+    struct stat st {};
+    if (::stat(m.hostPath.c_str(), &st) != 0)
+      return fail(Code::InvalidArgument, "mount source \"" + m.hostPath + "\" does not exist");
+    if (m.containerPath.empty() || m.containerPath[0] != '/')
+      return fail(Code::InvalidArgument, "mount destination \"" + m.containerPath + "\" is not an absolute path");
+  }
+  auto devices = TRY(deviceNodes(cc.devices));
+  spec::Resources enforced = cc.resources;
+  auto droppedLimits = TRY(dropUnenforceable(enforced, controllers_, cfg_.tolerateMissingHugetlb));
+  auto seccomp = TRY(security::parseSeccompPath(cc.seccompProfile));
+  auto img = images_.find(cc.image);
+  if (!img) return fail(Code::NotFound, "image \"" + cc.image + "\" is not present; pull it first");
+  oci::OciRuntime* runtime = TRY(runtimes_.get(pod.handler));
+
+  Container c;
+  c.id = newId();
+  c.podId = pod.id;
+  c.config = cc;
+  c.imageId = img->id;
+  c.chainIds = img->chainIds;
+  c.handler = pod.handler;
+  c.createdAt = nowNs();
+  c.name = containerName(cc, pod.config.metadata.name, pod.config.metadata.ns, pod.config.metadata.uid);
+  c.droppedLimits = droppedLimits;
+  if (!droppedLimits.empty()) {
+    std::string lines;
+    for (const auto& d : droppedLimits) lines += (lines.empty() ? "" : "; ") + d;
+    log::debug("limits the host cannot enforce left out", {{"container", c.name}, {"limits", lines}});
+  }
+  Rollback undo;
+  TRY(store_.reserve(c.name, c.id));
+  undo.push([this, name = c.name, id = c.id] { store_.unreserve(name, id); });
+  // Intent before effect: the row names the rootfs, bundle, conmon and
+  // runtime state the next steps make (all keyed by the id).
+  c.bundle = cfg_.stateDir + "/containers/" + c.id;
+  c.cgroupsPath = cgroupsPathFor(cfg_, pod.config.cgroupParent, c.id);
+  TRY(persist(c, kRecordCreating));
+  undo.push([this, id = c.id] {
+    auto r = db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(id).map([](bool) {}); });
+    if (!r) log::warn("rollback: cannot delete container row", {{"container", id}, {"error", r.error().message()}});
+  });
+  TRY(checkpoint("ctr-after-intent", abandoned));
+
+  std::string containersDir = cfg_.root + "/containers";
+  std::vector<std::string> lowers;
+  for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
+  auto idmap = podIdMappedLayers(pod);
+  std::string rootfs = TRY(storage::mountRootfs(containersDir, c.id, lowers, idmap ? &*idmap : nullptr));
+  undo.push([containersDir, id = c.id] { (void)storage::removeContainerDir(containersDir, id); });
+  TRY(checkpoint("ctr-after-rootfs", abandoned));
+
+  // The user, from the container's own files.
+  std::string user = img->parsed.user;
+  if (cc.runAsUser) user = std::to_string(*cc.runAsUser);
+  if (!cc.runAsUsername.empty()) user = cc.runAsUsername;
+  if (cc.runAsGroup) user = user.substr(0, user.find(':')) + ":" + std::to_string(*cc.runAsGroup);
+  auto passwd = sys::readFile(rootfs + "/etc/passwd");
+  auto group = sys::readFile(rootfs + "/etc/group");
+  auto resolved = TRY(spec::resolveUser(user, passwd ? *passwd : "", group ? *group : ""));
+
+  spec::ContainerSpecInput in;
+  in.rootfs = rootfs;
+  in.args = spec::processArgs(cc.command, cc.args, img->parsed.entrypoint, img->parsed.cmd);
+  if (in.args.empty())
+    return fail(Code::InvalidArgument, "container " + cc.name + " has no command and its image none");
+  std::string hostname = podHostname(pod.config);
+  in.env = spec::mergeEnv(spec::mergeEnv(img->parsed.env, {"HOSTNAME=" + hostname}), cc.envs);
+  in.cwd = cc.workingDir.empty() ? img->parsed.workingDir : cc.workingDir;
+  in.terminal = cc.tty;
+  in.uid = resolved.uid;
+  in.gid = resolved.gid;
+  in.additionalGids = resolved.groups;
+  for (auto g : cc.supplementalGroups) in.additionalGids.push_back(static_cast<uint32_t>(g));
+  in.hostname = hostname;
+  in.hostNetwork = pod.config.network == NamespaceMode::Node;
+  in.netnsPath = pod.netnsPath;
+  in.userns = podUserns(pod);
+  in.hostIpc = pod.config.ipc == NamespaceMode::Node;
+  in.hostPid = cc.pidMode == 2;
+  const auto& handler = cfg_.runtimes.at(pod.handler);
+  // Under gVisor the sandbox decides the namespaces: the infra's host pid
+  // is the sandbox's, not a process whose namespaces a container could join.
+  if (pod.infra && pod.infraPid > 0 && !isSandboxed(handler)) {
+    if (cc.pidMode == 0) in.pidnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/pid";
+    if (!in.hostIpc) in.ipcnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/ipc";
+  }
+  auto covered = [&](const std::string& dst) {
+    return std::any_of(cc.mounts.begin(), cc.mounts.end(), [&](const auto& m) { return m.containerPath == dst; });
+  };
+  for (const auto& [dst, file] : std::vector<std::pair<std::string, std::string>>{
+           {"/etc/hostname", "hostname"}, {"/etc/hosts", "hosts"}, {"/etc/resolv.conf", "resolv.conf"}})
+    if (!covered(dst)) in.mounts.push_back({dst, pod.podDir + "/" + file, cc.readonlyRootfs, "rprivate"});
+  if (!covered("/dev/shm"))
+    in.mounts.push_back({"/dev/shm", in.hostIpc ? "/dev/shm" : pod.podDir + "/shm", false, "rprivate"});
+  for (auto m : cc.mounts) {
+    // In a pod with its own user namespace, volumes are seen through it
+    // (the runtime's bind mount of an idmapped mount keeps the mapping).
+    if (!pod.usernsPath.empty()) {
+      std::string at = containersDir + "/" + c.id + "/volume-maps/" + std::to_string(in.mounts.size());
+      TRY_CTX(storage::mountIdMapped(m.hostPath, at, pod.usernsPath), "volume " + m.containerPath);
+      m.hostPath = at;
+    }
+    in.mounts.push_back(m);
+  }
+  // The image's volumes: a fresh directory each, unless a CRI mount covers it.
+  if (cfg_.imageVolumes == "mkdir") {
+    int n = 0;
+    for (const auto& v : img->parsed.volumes) {
+      if (v.empty() || v[0] != '/' || covered(v)) continue;
+      std::string dir = containersDir + "/" + c.id + "/volumes/" + std::to_string(n++);
+      TRY(sys::mkdirAll(dir, 0755));
+      // Owned like the image's own directory there, if it has one.
+      struct stat st {};
+      if (::lstat((rootfs + v).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        (void)::chown(dir.c_str(), st.st_uid, st.st_gid);
+        (void)::chmod(dir.c_str(), st.st_mode & 07777);
+      }
+      in.mounts.push_back({v, dir, false, "rprivate"});
+    }
+  }
+  in.devices = devices;
+  in.cgroupsPath = c.cgroupsPath;
+  in.privileged = cc.privileged;
+  in.withoutHostDevices = handler.privilegedWithoutHostDevices;
+  in.readonlyRootfs = cc.readonlyRootfs;
+  in.noNewPrivileges = cc.noNewPrivs;
+  const auto& own = ownCapabilities();
+  in.capabilities =
+      cc.privileged ? own : spec::adjustCapabilities(spec::defaultCapabilities(), cc.capAdd, cc.capDrop, own);
+  in.oomScoreAdj = clampOomScoreAdj(static_cast<int>(cc.oomScoreAdj));
+  for (const auto& [k, v] : pod.config.sysctls)
+    if (!k.starts_with("net.") || in.hostNetwork) in.sysctls[k] = v;
+  in.annotations = spec::passedAnnotations(handler.allowedAnnotations, pod.config.annotations, cc.annotations);
+  in.annotations[spec::kContainerTypeAnnotation] = "container";
+  in.annotations[spec::kSandboxIdAnnotation] = pod.id;
+  in.annotations["io.kubernetes.cri.sandbox-name"] = pod.config.metadata.name;
+  in.annotations["io.kubernetes.cri.sandbox-namespace"] = pod.config.metadata.ns;
+  in.annotations["io.kubernetes.cri.sandbox-uid"] = pod.config.metadata.uid;
+  in.annotations["io.kubernetes.cri.container-name"] = cc.name;
+  in.annotations["io.kubernetes.cri.image-name"] = cc.image;
+  if (!cc.privileged) {
+    std::string profile;
+    if (seccomp.kind == security::SeccompKind::Localhost) {
+      auto text = sys::readFile(seccomp.localhostPath);
+      if (!text)
+        return fail(Code::InvalidArgument, "seccomp profile " + seccomp.localhostPath + ": " + text.error().message());
+      profile = *text;
+    }
+    in.seccomp = TRY(security::seccompFor(seccomp, profile, in.capabilities));
+  }
+  in.maskedPaths = cc.maskedPaths;
+  in.readonlyPaths = cc.readonlyPaths;
+  in.resources = enforced;
+
+  TRY(sys::mkdirAll(c.bundle, 0700));
+  undo.push([bundle = c.bundle] {
+    std::error_code ec;
+    fs::remove_all(bundle, ec);
+  });
+  nlohmann::json config = spec::buildContainerSpec(in);
+  TRY(applyHandlerRules(cfg_, runtimes_, pod.handler, config));
+  TRY(sys::writeFileAtomic(c.bundle + "/config.json", config.dump(2), 0600));
+  if (!pod.config.logDirectory.empty() && !cc.logPath.empty()) {
+    c.logPath = pod.config.logDirectory + "/" + cc.logPath;
+    TRY(sys::mkdirAll(fs::path(c.logPath).parent_path().string(), 0755));
+  }
+  TRY(checkpoint("ctr-after-bundle", abandoned));
+  auto created = runtime->create(
+      {c.id, c.bundle, c.logPath.empty() ? c.bundle + "/ctr.log" : c.logPath, cc.tty, cc.stdin, cc.stdinOnce});
+  // The container holds its own copies of the idmapped volumes now.
+  if (auto dropped = storage::dropVolumeMaps(containersDir, c.id); !dropped)
+    log::warn("cannot drop idmapped volume mounts", {{"container", c.id}, {"error", dropped.error().message()}});
+  c.pid = TRY(std::move(created));
+  // conmon writes the exit file and leaves its attach link only after the
+  // killed container is gone: undone as recovery undoes a half-made one.
+  undo.push([this, c] {
+    if (auto r = undoCreate(c); !r)
+      log::warn("rollback: cannot remove container", {{"container", c.id}, {"error", r.error().message()}});
+  });
+  TRY(checkpoint("ctr-after-runtime-create", abandoned));
+  TRY(persist(c));
+  TRY(checkpoint("ctr-after-persist", abandoned));
+  store_.add(std::make_shared<ContainerEntry>(c));
+  undo.commit();
+  log::info("container created", {{"container", c.name}, {"id", c.id}, {"pod", pod.id}});
+  publish(c, EventType::Created);
+  return c.id;
+}
+
+}  // namespace crix::lifecycle
