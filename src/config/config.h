@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/paths.h"
 
 namespace crix::config {
 
@@ -94,10 +95,13 @@ struct Config {
   // [metrics]
   std::string metricsAddress;  // "host:port" for GET /metrics; empty: off
 
-  std::string databasePath() const { return root + "/crix.db"; }
+  // The on-disk layout under root and state_dir.
+  Paths paths() const { return Paths(root, stateDir); }
+  std::string databasePath() const { return paths().database(); }
+  // The handler's own root, or <state_dir>/runtimes/<handler>.
   std::string runtimeRoot(const std::string& handler) const {
     const auto& h = runtimes.at(handler);
-    return h.root.empty() ? stateDir + "/runtimes/" + handler : h.root;
+    return h.root.empty() ? paths().runtimeRoot(handler) : h.root;
   }
   bool operator==(const Config&) const = default;
 };

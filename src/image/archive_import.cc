@@ -125,7 +125,7 @@ Result<std::vector<Named>> loadDockerSave(const std::string& dir, ArchiveRegistr
 Result<std::vector<std::string>> ImageStore::importArchive(const std::string& path) {
   static std::atomic<int> counter{0};
   std::string dir =
-      content_.root() + "/content/ingest/import-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+      content_.paths().contentIngest("import-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   struct Cleanup {
     std::string dir;
     ~Cleanup() {

@@ -16,20 +16,19 @@ namespace crix::image {
 
 namespace fs = std::filesystem;
 
-Result<std::unique_ptr<ContentStore>> ContentStore::open(const std::string& root) {
-  std::string dir = root + "/content";
-  TRY(sys::mkdirAll(dir + "/sha256", 0700));
-  TRY(sys::mkdirAll(dir + "/ingest", 0700));
+Result<std::unique_ptr<ContentStore>> ContentStore::open(Paths paths) {
+  TRY(sys::mkdirAll(paths.contentBlobsDir(), 0700));
+  TRY(sys::mkdirAll(paths.contentIngestDir(), 0700));
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir + "/ingest", ec)) {
+  for (const auto& e : fs::directory_iterator(paths.contentIngestDir(), ec)) {
     log::info("removing interrupted blob write", {{"path", e.path().string()}});
     fs::remove_all(e.path(), ec);
   }
-  return std::unique_ptr<ContentStore>(new ContentStore(dir));
+  return std::unique_ptr<ContentStore>(new ContentStore(std::move(paths)));
 }
 
 std::string ContentStore::path(const std::string& digest) const {
-  return dir_ + "/sha256/" + std::string(hexOf(digest));
+  return paths_.contentBlob(digest);
 }
 
 bool ContentStore::has(const std::string& digest) const {
@@ -51,7 +50,7 @@ Result<> ContentStore::remove(const std::string& digest) {
 int64_t ContentStore::usage() const {
   int64_t total = 0;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_ + "/sha256", ec)) {
+  for (const auto& e : fs::directory_iterator(paths_.contentBlobsDir(), ec)) {
     struct stat st {};
     if (::stat(e.path().c_str(), &st) == 0) total += static_cast<int64_t>(st.st_blocks) * 512;
   }
@@ -61,8 +60,8 @@ int64_t ContentStore::usage() const {
 Result<std::unique_ptr<ContentStore::Writer>> ContentStore::writer(const std::string& digest, int64_t size) {
   if (!isValidDigest(digest)) return fail(Code::InvalidArgument, "invalid digest \"" + digest + "\"");
   static std::atomic<uint64_t> counter{0};
-  std::string tmp = dir_ + "/ingest/" + std::string(hexOf(digest)).substr(0, 16) + "-" + std::to_string(::getpid()) +
-                    "-" + std::to_string(counter++);
+  std::string tmp = paths_.contentIngest(std::string(hexOf(digest)).substr(0, 16) + "-" + std::to_string(::getpid()) +
+                                         "-" + std::to_string(counter++));
   sys::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd.valid()) return failErrno("create " + tmp, errno);
   return std::unique_ptr<Writer>(new Writer(tmp, path(digest), digest, size, std::move(fd)));

@@ -1,7 +1,7 @@
-// Content-addressed blobs (manifests, configs, compressed layers).
-//
-//   <root>/content/sha256/<hex>     committed blobs, read-only once written
-//   <root>/content/ingest/<random>  blobs being written; removed at start-up
+// Content-addressed blobs (manifests, configs, compressed layers), in
+// <root>/content/ (common/paths.h draws it): sha256/<hex> are committed
+// blobs, read-only once written; ingest/ holds blobs being written and is
+// emptied at start-up.
 //
 // A blob becomes visible only after its bytes were hashed, matched the
 // expected digest and size, were fsynced and renamed into place: nothing
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/paths.h"
 #include "image/digest.h"
 #include "sys/unique_fd.h"
 
@@ -21,11 +22,13 @@ namespace crix::image {
 class ContentStore {
  public:
   // Creates the directories and removes leftovers of interrupted writes.
-  static Result<std::unique_ptr<ContentStore>> open(const std::string& root);
+  static Result<std::unique_ptr<ContentStore>> open(Paths paths);
+  // The same under `root` (tests/lifecycle/manager_fixture.cc, until it holds a Paths).
+  static Result<std::unique_ptr<ContentStore>> open(const std::string& root) { return open(Paths(root, "")); }
 
   std::string path(const std::string& digest) const;
-  // The crix root these blobs live under.
-  std::string root() const { return dir_.substr(0, dir_.rfind('/')); }
+  // The layout these blobs live in.
+  const Paths& paths() const { return paths_; }
   bool has(const std::string& digest) const;
   Result<std::string> read(const std::string& digest) const;
   Result<> remove(const std::string& digest);
@@ -56,8 +59,8 @@ class ContentStore {
   Result<> put(const std::string& digest, std::string_view data);
 
  private:
-  explicit ContentStore(std::string dir) : dir_(std::move(dir)) {}
-  std::string dir_;  // <root>/content
+  explicit ContentStore(Paths paths) : paths_(std::move(paths)) {}
+  Paths paths_;
 };
 
 }  // namespace crix::image

@@ -83,8 +83,7 @@ Result<> ImageStore::load() {
   for (const auto& l : layerRecords) keepLayers.insert(l.chainId);
   layers_.sweep(keepLayers);
   std::error_code ec;
-  for (const auto& e :
-       std::filesystem::directory_iterator(std::filesystem::path(content_.path("sha256:x")).parent_path(), ec)) {
+  for (const auto& e : std::filesystem::directory_iterator(content_.paths().contentBlobsDir(), ec)) {
     std::string digest = "sha256:" + e.path().filename().string();
     if (keepBlobs.count(digest)) continue;
     // Index manifests are kept under their own digest: keep those named by a repo digest.
@@ -174,6 +173,7 @@ Result<> ImageStore::remove(std::string_view refOrId) {
   }
   TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteImage(img.id).map([](bool) {}); }));
   images_.erase(img.id);
+  ++changes_;
   lock.unlock();
   (void)content_.remove(img.id);
   (void)content_.remove(img.manifestDigest);
@@ -218,13 +218,21 @@ Result<> ImageStore::dropUnusedLayers() {
     TRY(layers_.remove(l.chainId));
     log::info("removed layer", {{"layer", l.chainId}});
   }
+  if (!unused.empty()) ++changes_;
   return {};
 }
 
 FsUsage ImageStore::imageFsUsage() const {
-  auto layers = storage::diskUsage(std::filesystem::path(layers_.diffPath("sha256:x")).parent_path().parent_path());
-  auto blobs = storage::diskUsage(std::filesystem::path(content_.path("sha256:x")).parent_path());
-  return {layers.bytes + blobs.bytes, layers.inodes + blobs.inodes};
+  std::lock_guard lock(usageMu_);
+  auto now = std::chrono::steady_clock::now();
+  uint64_t changes = changes_.load();
+  if (usage_ && usageChanges_ == changes && now - usageAt_ < std::chrono::minutes(1)) return *usage_;
+  auto layers = storage::diskUsage(layers_.paths().layersDir());
+  auto blobs = storage::diskUsage(content_.paths().contentBlobsDir());
+  usage_ = FsUsage{layers.bytes + blobs.bytes, layers.inodes + blobs.inodes};
+  usageChanges_ = changes;
+  usageAt_ = now;
+  return *usage_;
 }
 
 }  // namespace crix::image

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -88,6 +89,8 @@ class ImageStore {
   // or the whole image with its blobs and unused layers. Absent: OK.
   Result<> remove(std::string_view refOrId);
 
+  // Walks the layers and blobs only after they changed (a pull, a removal)
+  // or a minute passed: the kubelet asks every 10 s.
   FsUsage imageFsUsage() const;
 
   // Who else holds layers: returns the chain IDs under containers' root
@@ -120,7 +123,12 @@ class ImageStore {
   metrics::Counter &pullSuccesses_, &pullFailures_, &pullBytes_;
   metrics::Histogram& pullSeconds_;
 
-  mutable std::mutex mu_;  // guards images_ and inflight_
+  mutable std::mutex mu_;             // guards images_ and inflight_
+  std::atomic<uint64_t> changes_{0};  // bumped whenever layers or blobs come or go
+  mutable std::mutex usageMu_;        // guards the three below
+  mutable std::optional<FsUsage> usage_;
+  mutable uint64_t usageChanges_ = 0;
+  mutable std::chrono::steady_clock::time_point usageAt_{};
   std::map<std::string, Image> images_;
   std::map<std::string, std::shared_future<Result<std::string>>> inflight_;
   std::function<std::set<std::string>()> inUse_;

@@ -269,6 +269,7 @@ Result<> ImageStore::commit(const Image& pulled, const Reference& ref, const std
   }));
   images_[img.id] = img;
   for (const auto& o : untagged) images_[o.id] = o;
+  ++changes_;
   return {};
 }
 

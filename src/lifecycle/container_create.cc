@@ -16,8 +16,8 @@
 #include "common/log.h"
 #include "common/parse.h"
 #include "lifecycle/conmon_process.h"
+#include "lifecycle/container_spec_input.h"
 #include "lifecycle/enforceable.h"
-#include "lifecycle/id_prefix.h"
 #include "lifecycle/rollback.h"
 #include "security/seccomp.h"
 #include "spec/container_spec.h"
@@ -179,7 +179,7 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
   undo.push([this, name = c.name, id = c.id] { store_.unreserve(name, id); });
   // Intent before effect: the row names the rootfs, bundle, conmon and
   // runtime state the next steps make (all keyed by the id).
-  c.bundle = cfg_.stateDir + "/containers/" + c.id;
+  c.bundle = paths_.containerBundle(c.id);
   c.cgroupsPath = cgroupsPathFor(cfg_, pod.config.cgroupParent, c.id);
   TRY(persist(c, kRecordCreating));
   undo.push([this, id = c.id] {
@@ -188,73 +188,34 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
   });
   TRY(checkpoint("ctr-after-intent", abandoned));
 
-  std::string containersDir = cfg_.root + "/containers";
   std::vector<std::string> lowers;
   for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
   auto idmap = podIdMappedLayers(pod);
-  std::string rootfs = TRY(storage::mountRootfs(containersDir, c.id, lowers, idmap ? &*idmap : nullptr));
-  undo.push([containersDir, id = c.id] { (void)storage::removeContainerDir(containersDir, id); });
+  std::string rootfs = TRY(storage::mountRootfs(paths_, c.id, lowers, idmap ? &*idmap : nullptr));
+  undo.push([this, id = c.id] { (void)storage::removeContainerDir(paths_, id); });
   TRY(checkpoint("ctr-after-rootfs", abandoned));
 
-  // The user, from the container's own files.
-  std::string user = img->parsed.user;
-  if (cc.runAsUser) user = std::to_string(*cc.runAsUser);
-  if (!cc.runAsUsername.empty()) user = cc.runAsUsername;
-  if (cc.runAsGroup) user = user.substr(0, user.find(':')) + ":" + std::to_string(*cc.runAsGroup);
+  // What the mapping needs from the host: the user in the container's own
+  // files, the volumes as the runtime will see them, a Localhost profile.
+  HostFacts host;
+  host.rootfs = rootfs;
   auto passwd = sys::readFile(rootfs + "/etc/passwd");
   auto group = sys::readFile(rootfs + "/etc/group");
-  auto resolved = TRY(spec::resolveUser(user, passwd ? *passwd : "", group ? *group : ""));
-
-  spec::ContainerSpecInput in;
-  in.rootfs = rootfs;
-  in.args = spec::processArgs(cc.command, cc.args, img->parsed.entrypoint, img->parsed.cmd);
-  if (in.args.empty())
-    return fail(Code::InvalidArgument, "container " + cc.name + " has no command and its image none");
-  std::string hostname = podHostname(pod.config);
-  in.env = spec::mergeEnv(spec::mergeEnv(img->parsed.env, {"HOSTNAME=" + hostname}), cc.envs);
-  in.cwd = cc.workingDir.empty() ? img->parsed.workingDir : cc.workingDir;
-  in.terminal = cc.tty;
-  in.uid = resolved.uid;
-  in.gid = resolved.gid;
-  in.additionalGids = resolved.groups;
-  for (auto g : cc.supplementalGroups) in.additionalGids.push_back(static_cast<uint32_t>(g));
-  in.hostname = hostname;
-  in.hostNetwork = pod.config.network == NamespaceMode::Node;
-  in.netnsPath = pod.netnsPath;
-  in.userns = podUserns(pod);
-  in.hostIpc = pod.config.ipc == NamespaceMode::Node;
-  in.hostPid = cc.pidMode == 2;
-  const auto& handler = cfg_.runtimes.at(pod.handler);
-  // Under gVisor the sandbox decides the namespaces: the infra's host pid
-  // is the sandbox's, not a process whose namespaces a container could join.
-  if (pod.infra && pod.infraPid > 0 && !isSandboxed(handler)) {
-    if (cc.pidMode == 0) in.pidnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/pid";
-    if (!in.hostIpc) in.ipcnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/ipc";
-  }
-  auto covered = [&](const std::string& dst) {
-    return std::any_of(cc.mounts.begin(), cc.mounts.end(), [&](const auto& m) { return m.containerPath == dst; });
-  };
-  for (const auto& [dst, file] : std::vector<std::pair<std::string, std::string>>{
-           {"/etc/hostname", "hostname"}, {"/etc/hosts", "hosts"}, {"/etc/resolv.conf", "resolv.conf"}})
-    if (!covered(dst)) in.mounts.push_back({dst, pod.podDir + "/" + file, cc.readonlyRootfs, "rprivate"});
-  if (!covered("/dev/shm"))
-    in.mounts.push_back({"/dev/shm", in.hostIpc ? "/dev/shm" : pod.podDir + "/shm", false, "rprivate"});
+  host.user = TRY(spec::resolveUser(requestedUser(cc, img->parsed), passwd ? *passwd : "", group ? *group : ""));
   for (auto m : cc.mounts) {
     // In a pod with its own user namespace, volumes are seen through it
     // (the runtime's bind mount of an idmapped mount keeps the mapping).
     if (!pod.usernsPath.empty()) {
-      std::string at = containersDir + "/" + c.id + "/volume-maps/" + std::to_string(in.mounts.size());
+      std::string at = paths_.containerVolumeMap(c.id, host.volumes.size());
       TRY_CTX(storage::mountIdMapped(m.hostPath, at, pod.usernsPath), "volume " + m.containerPath);
       m.hostPath = at;
     }
-    in.mounts.push_back(m);
+    host.volumes.push_back(m);
   }
-  // The image's volumes: a fresh directory each, unless a CRI mount covers it.
   if (cfg_.imageVolumes == "mkdir") {
     int n = 0;
-    for (const auto& v : img->parsed.volumes) {
-      if (v.empty() || v[0] != '/' || covered(v)) continue;
-      std::string dir = containersDir + "/" + c.id + "/volumes/" + std::to_string(n++);
+    for (const auto& v : imageVolumesToMake(cc, img->parsed)) {
+      std::string dir = paths_.containerImageVolume(c.id, n++);
       TRY(sys::mkdirAll(dir, 0755));
       // Owned like the image's own directory there, if it has one.
       struct stat st {};
@@ -262,42 +223,24 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
         (void)::chown(dir.c_str(), st.st_uid, st.st_gid);
         (void)::chmod(dir.c_str(), st.st_mode & 07777);
       }
-      in.mounts.push_back({v, dir, false, "rprivate"});
+      host.imageVolumes.push_back({v, dir, false, "rprivate"});
     }
   }
-  in.devices = devices;
-  in.cgroupsPath = c.cgroupsPath;
-  in.privileged = cc.privileged;
-  in.withoutHostDevices = handler.privilegedWithoutHostDevices;
-  in.readonlyRootfs = cc.readonlyRootfs;
-  in.noNewPrivileges = cc.noNewPrivs;
-  const auto& own = ownCapabilities();
-  in.capabilities =
-      cc.privileged ? own : spec::adjustCapabilities(spec::defaultCapabilities(), cc.capAdd, cc.capDrop, own);
-  in.oomScoreAdj = clampOomScoreAdj(static_cast<int>(cc.oomScoreAdj));
-  for (const auto& [k, v] : pod.config.sysctls)
-    if (!k.starts_with("net.") || in.hostNetwork) in.sysctls[k] = v;
-  in.annotations = spec::passedAnnotations(handler.allowedAnnotations, pod.config.annotations, cc.annotations);
-  in.annotations[spec::kContainerTypeAnnotation] = "container";
-  in.annotations[spec::kSandboxIdAnnotation] = pod.id;
-  in.annotations["io.kubernetes.cri.sandbox-name"] = pod.config.metadata.name;
-  in.annotations["io.kubernetes.cri.sandbox-namespace"] = pod.config.metadata.ns;
-  in.annotations["io.kubernetes.cri.sandbox-uid"] = pod.config.metadata.uid;
-  in.annotations["io.kubernetes.cri.container-name"] = cc.name;
-  in.annotations["io.kubernetes.cri.image-name"] = cc.image;
-  if (!cc.privileged) {
-    std::string profile;
-    if (seccomp.kind == security::SeccompKind::Localhost) {
-      auto text = sys::readFile(seccomp.localhostPath);
-      if (!text)
-        return fail(Code::InvalidArgument, "seccomp profile " + seccomp.localhostPath + ": " + text.error().message());
-      profile = *text;
-    }
-    in.seccomp = TRY(security::seccompFor(seccomp, profile, in.capabilities));
+  host.devices = devices;
+  host.ownCapabilities = ownCapabilities();
+  host.ownOomScoreAdj = clampOomScoreAdj(-1000);
+  host.seccomp = seccomp;
+  if (!cc.privileged && seccomp.kind == security::SeccompKind::Localhost) {
+    auto text = sys::readFile(seccomp.localhostPath);
+    if (!text)
+      return fail(Code::InvalidArgument, "seccomp profile " + seccomp.localhostPath + ": " + text.error().message());
+    host.seccompText = *text;
   }
-  in.maskedPaths = cc.maskedPaths;
-  in.readonlyPaths = cc.readonlyPaths;
-  in.resources = enforced;
+  host.resources = enforced;
+  host.cgroupsPath = c.cgroupsPath;
+  host.hostname = podHostname(pod.config);
+  host.paths = paths_;
+  auto in = TRY(containerSpecInput(cc, img->parsed, pod, cfg_.runtimes.at(pod.handler), host));
 
   TRY(sys::mkdirAll(c.bundle, 0700));
   undo.push([bundle = c.bundle] {
@@ -306,16 +249,16 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
   });
   nlohmann::json config = spec::buildContainerSpec(in);
   TRY(applyHandlerRules(cfg_, runtimes_, pod.handler, config));
-  TRY(sys::writeFileAtomic(c.bundle + "/config.json", config.dump(2), 0600));
+  TRY(sys::writeFileAtomic(Paths::bundleSpec(c.bundle), config.dump(2), 0600));
   if (!pod.config.logDirectory.empty() && !cc.logPath.empty()) {
     c.logPath = pod.config.logDirectory + "/" + cc.logPath;
     TRY(sys::mkdirAll(fs::path(c.logPath).parent_path().string(), 0755));
   }
   TRY(checkpoint("ctr-after-bundle", abandoned));
   auto created = runtime->create(
-      {c.id, c.bundle, c.logPath.empty() ? c.bundle + "/ctr.log" : c.logPath, cc.tty, cc.stdin, cc.stdinOnce});
+      {c.id, c.bundle, c.logPath.empty() ? Paths::bundleLog(c.bundle) : c.logPath, cc.tty, cc.stdin, cc.stdinOnce});
   // The container holds its own copies of the idmapped volumes now.
-  if (auto dropped = storage::dropVolumeMaps(containersDir, c.id); !dropped)
+  if (auto dropped = storage::dropVolumeMaps(paths_, c.id); !dropped)
     log::warn("cannot drop idmapped volume mounts", {{"container", c.id}, {"error", dropped.error().message()}});
   c.pid = TRY(std::move(created));
   // conmon writes the exit file and leaves its attach link only after the

@@ -17,7 +17,6 @@
 #include "common/parse.h"
 #include "lifecycle/conmon_process.h"
 #include "lifecycle/enforceable.h"
-#include "lifecycle/id_prefix.h"
 #include "lifecycle/rollback.h"
 #include "security/seccomp.h"
 #include "spec/container_spec.h"
@@ -52,6 +51,7 @@ ContainerManager::ContainerManager(const config::Config& cfg, store::StateStore&
                                    image::ImageStore& images, storage::LayerStore& layers, Runtimes& runtimes,
                                    const cgroups::Controllers& controllers)
     : cfg_(cfg),
+      paths_(cfg.paths()),
       db_(db),
       pods_(pods),
       images_(images),
@@ -104,18 +104,18 @@ Result<> ContainerManager::undoCreate(const Container& c) {
   // leave the container's process to an init that may not reap it.
   for (int i = 0; i < 100 && conmonPid(c) > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (int conmon = conmonPid(c); conmon > 0) ::kill(conmon, SIGKILL);
-  ::unlink((cfg_.stateDir + "/exits/" + c.id).c_str());
-  TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
+  ::unlink(paths_.exitFile(c.id).c_str());
+  TRY(storage::removeContainerDir(paths_, c.id));
   std::error_code ec;
   fs::remove_all(c.bundle, ec);
-  fs::remove_all(cfg_.stateDir + "/attach/" + c.id, ec);
+  fs::remove_all(paths_.attachLink(c.id), ec);
   TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); }));
   log::info("rolled back half-created container", {{"container", c.name}, {"id", c.id}});
   return {};
 }
 
 int ContainerManager::conmonPid(const Container& c) const {
-  auto text = sys::readFile(c.bundle + "/conmon.pid");
+  auto text = sys::readFile(Paths::bundleConmonPidFile(c.bundle));
   if (!text || text->empty()) return 0;
   int pid = std::atoi(text->c_str());
   if (pid <= 0) return 0;
@@ -173,13 +173,12 @@ void ContainerManager::refresh(ContainerEntry& e) {
   auto code = (*runtime)->exitCode(c.id);
   if (!code || !*code) return;
   struct stat st {};
-  int64_t finished = ::stat((cfg_.stateDir + "/exits/" + c.id).c_str(), &st) == 0
+  int64_t finished = ::stat(paths_.exitFile(c.id).c_str(), &st) == 0
                          ? static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec
                          : nowNs();
   // The cgroup lives until `runc delete`, so the OOM killer's count is still there.
   auto usage = cgroups::readStats(c.cgroupsPath);
   bool oomKilled = usage && usage->oomKilled;
-  bool changed = false;
   auto written = e.update(
       [&](Container& now) {
         if (now.state != ContainerState::Running && now.state != ContainerState::Created) return false;
@@ -187,19 +186,13 @@ void ContainerManager::refresh(ContainerEntry& e) {
         now.exitCode = **code;
         now.finishedAt = finished;
         now.reason = oomKilled ? "OOMKilled" : now.exitCode == 0 ? "Completed" : "Error";
-        changed = true;
         return true;
       },
-      [&](const Container& now) { return persist(now); });
-  if (!written) {
-    log::error("cannot record container exit", {{"id", c.id}, {"error", written.error().message()}});
-    return;
-  }
-  if (changed) publish(e.snapshot(), EventType::Stopped);
+      persistThenPublish(EventType::Stopped));
+  if (!written) log::error("cannot record container exit", {{"id", c.id}, {"error", written.error().message()}});
 }
 
 void ContainerManager::markExited(ContainerEntry& e, int code, const std::string& reason, const std::string& message) {
-  bool changed = false;
   auto written = e.update(
       [&](Container& now) {
         if (now.state == ContainerState::Exited) return false;
@@ -208,16 +201,24 @@ void ContainerManager::markExited(ContainerEntry& e, int code, const std::string
         now.reason = reason;
         now.message = message;
         now.finishedAt = nowNs();
-        changed = true;
         return true;
       },
-      [&](const Container& now) { return persist(now); });
+      persistThenPublish(EventType::Stopped));
   if (!written) log::error("cannot record container exit", {{"id", e.id()}, {"error", written.error().message()}});
-  if (changed) publish(e.snapshot(), EventType::Stopped);
 }
 
 void ContainerManager::publish(const Container& c, EventType type) {
   if (events_) events_->publish({c.id, c.podId, type, nowNs()});
+}
+
+std::function<Result<>(const Container&)> ContainerManager::persistThenPublish(EventType type) {
+  // Under the entry's state lock: events leave in the order the states
+  // change, before any waiter (a stop, then a remove) moves on.
+  return [this, type](const Container& now) -> Result<> {
+    TRY(persist(now));
+    publish(now, type);
+    return {};
+  };
 }
 
 void ContainerManager::onExit(const std::string& id) {
@@ -237,6 +238,11 @@ Result<Container> ContainerManager::get(const std::string& idOrPrefix) {
   auto e = TRY(store_.find(idOrPrefix));
   refresh(*e);
   return e->snapshot();
+}
+
+std::string ContainerManager::operation(const std::string& id) const {
+  auto e = store_.find(id);
+  return e ? opName((*e)->op()) : "";
 }
 
 void ContainerManager::visit(const ContainerFilter& f, const std::function<void(const Container&)>& fn) {
@@ -273,7 +279,7 @@ Result<> ContainerManager::start(const std::string& idOrPrefix) {
   e->setOp(ContainerOp::Starting);
   int64_t started = nowNs();  // before: a short-lived process may exit before start returns
   auto ran = runtime->start(c.id);
-  e->setOp(ContainerOp::None);
+  e->clearOp(ContainerOp::Starting);
   TRY(std::move(ran));
   TRY(faultPoint("start-after-runtime"));
   bool running = false;
@@ -287,9 +293,12 @@ Result<> ContainerManager::start(const std::string& idOrPrefix) {
         }
         return true;
       },
-      [&](const Container& now) { return persist(now); }));
+      [&](const Container& now) -> Result<> {
+        TRY(persist(now));
+        if (running) publish(now, EventType::Started);
+        return {};
+      }));
   TRY(faultPoint("start-after-persist"));
-  if (running) publish(e->snapshot(), EventType::Started);
   return {};
 }
 
@@ -320,7 +329,7 @@ Result<> ContainerManager::stop(const std::string& idOrPrefix, std::chrono::seco
   // The op lock is free while we wait: a Remove or a shorter Stop may act meanwhile.
   struct Done {
     ContainerEntry& e;
-    ~Done() { e.setOp(ContainerOp::None); }
+    ~Done() { e.clearOp(ContainerOp::Stopping); }
   } done{*e};
   if (timeout.count() > 0 && e->waitExited(timeout, gone, poll)) return {};
   if (gone && gone())
@@ -348,16 +357,16 @@ Result<> ContainerManager::remove(const std::string& idOrPrefix) {
     auto removed = [&]() -> Result<> {
       oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
       TRY(runtime->remove(c.id, true));
-      ::unlink((cfg_.stateDir + "/exits/" + c.id).c_str());
-      TRY(storage::removeContainerDir(cfg_.root + "/containers", c.id));
+      ::unlink(paths_.exitFile(c.id).c_str());
+      TRY(storage::removeContainerDir(paths_, c.id));
       std::error_code ec;
       fs::remove_all(c.bundle, ec);
-      fs::remove_all(cfg_.stateDir + "/attach/" + c.id, ec);  // conmon's, left when it exits
+      fs::remove_all(paths_.attachLink(c.id), ec);  // conmon's, left when it exits
       return e->retire([&]() -> Result<> {
         return db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); });
       });
     }();
-    e->setOp(ContainerOp::None);
+    e->clearOp(ContainerOp::Removing);
     TRY(std::move(removed));
     store_.erase(e);
     log::info("container removed", {{"container", c.name}, {"id", c.id}});
@@ -410,7 +419,7 @@ Result<ContainerStats> ContainerManager::stats(const std::string& idOrPrefix) {
   if (out.container.state == ContainerState::Running) {
     if (auto st = cgroups::readStats(out.container.cgroupsPath)) out.cgroup = *st;
   }
-  auto upper = storage::diskUsage(cfg_.root + "/containers/" + e->id() + "/upper");
+  auto upper = storage::diskUsage(paths_.containerUpper(e->id()));
   e->setUsage(upper.bytes, upper.inodes);
   out.writableBytes = upper.bytes;
   out.writableInodes = upper.inodes;
@@ -423,7 +432,7 @@ ContainerManager::WritableUsage ContainerManager::writableLayers() {
     auto known = e->usage(std::chrono::seconds(10));
     if (!known) {
       // Only the writable layer (upper/), never the mounted rootfs beside it.
-      auto upper = storage::diskUsage(cfg_.root + "/containers/" + e->id() + "/upper");
+      auto upper = storage::diskUsage(paths_.containerUpper(e->id()));
       e->setUsage(upper.bytes, upper.inodes);
       known = ContainerEntry::Usage{upper.bytes, upper.inodes, {}};
     }
@@ -445,7 +454,7 @@ Result<> ContainerManager::updateResources(const std::string& idOrPrefix, const 
   auto dropped = TRY(dropUnenforceable(enforced, controllers_, cfg_.tolerateMissingHugetlb));
   e->setOp(ContainerOp::Updating);
   auto updated = runtime->update(c.id, spec::resourcesJson(enforced).dump());
-  e->setOp(ContainerOp::None);
+  e->clearOp(ContainerOp::Updating);
   TRY(std::move(updated));
   return e->update(
       [&](Container& now) {

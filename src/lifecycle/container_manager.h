@@ -95,6 +95,9 @@ class ContainerManager {
   Result<> stop(const std::string& id, std::chrono::seconds timeout, const ClientGone& gone = {});
   Result<> remove(const std::string& id);
   Result<Container> get(const std::string& id);
+  // What is being done to the container now ("starting", "stopping",
+  // "removing", "updating"), or "" (verbose ContainerStatus).
+  std::string operation(const std::string& id) const;
   std::vector<Container> list(const ContainerFilter& f);
   // Calls `fn` with each container that `f` selects, oldest first, each
   // under its own state lock: for callers that read a few fields of many
@@ -140,8 +143,11 @@ class ContainerManager {
   // Records an exit the runtime could not show (killed, never started).
   void markExited(ContainerEntry& e, int code, const std::string& reason, const std::string& message);
   void publish(const Container& c, EventType type);
+  // A persist step for ContainerEntry::update that sends `type` once written.
+  std::function<Result<>(const Container&)> persistThenPublish(EventType type);
 
   const config::Config& cfg_;
+  const Paths paths_;
   EventBus* events_ = nullptr;
   store::StateStore& db_;
   PodManager& pods_;

@@ -24,9 +24,7 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +33,8 @@
 
 #include "common/error.h"
 #include "lifecycle/container.h"
+#include "lifecycle/entry_index.h"
+#include "lifecycle/record.h"
 
 namespace crix::lifecycle {
 
@@ -56,27 +56,28 @@ class ContainerEntry {
   // run, and by stop while it signals (not while it waits for the exit).
   std::mutex& opLock() { return op_; }
 
-  Container snapshot() const;
-  // Calls `fn` with the container under the state lock, without a copy.
-  void read(const std::function<void(const Container&)>& fn) const;
-  // Changes the container: `change` edits a copy, `persist` writes it (the
-  // row), and only then does the copy become the state; a failed write
-  // changes nothing and is returned. Exit waiters wake when it exited.
-  // NotFound once the entry is retired.
+  Container snapshot() const { return record_.snapshot(); }
+  void read(const std::function<void(const Container&)>& fn) const { record_.read(fn); }
+  // Record::update; exit waiters wake when the change made it EXITED.
   Result<> update(const std::function<bool(Container&)>& change,
-                  const std::function<Result<>(const Container&)>& persist);
-  // Removes the container for good: `deleteRow` runs under the state lock,
-  // so no later update can write the row back.
-  Result<> retire(const std::function<Result<>()>& deleteRow);
-  bool retired() const;
+                  const std::function<Result<>(const Container&)>& persist) {
+    return record_.update(change, persist, "container " + id_);
+  }
+  Result<> retire(const std::function<Result<>()>& deleteRow) { return record_.retire(deleteRow); }
+  bool retired() const { return record_.retired(); }
 
   // Waits until the container is EXITED or retired, `limit` at most, or
   // until `cancelled` says the caller went away; `poll` runs between
   // slices, for exits nobody signalled (a missed inotify event).
   bool waitExited(std::chrono::milliseconds limit, const std::function<bool()>& cancelled,
-                  const std::function<void()>& poll);
+                  const std::function<void()>& poll) {
+    return record_.waitFor([](const Container& c) { return c.state == ContainerState::Exited; }, limit, cancelled,
+                           poll);
+  }
 
   void setOp(ContainerOp op);
+  // Back to None, unless another operation has taken over the flag since.
+  void clearOp(ContainerOp op);
   ContainerOp op() const;
 
   // The writable layer's size as last measured (ContainerStats, ImageFsInfo).
@@ -92,35 +93,17 @@ class ContainerEntry {
   const std::string id_, podId_, name_;
   const int64_t createdAt_;
   std::mutex op_;
-  mutable std::mutex mu_;  // guards the fields below
-  std::condition_variable exited_;
-  Container c_;
+  Record<Container> record_;
+  mutable std::mutex flagsMu_;  // guards the two below
   ContainerOp current_ = ContainerOp::None;
-  bool retired_ = false;
   std::optional<Usage> usage_;
 };
 
 using EntryPtr = std::shared_ptr<ContainerEntry>;
 
-class ContainerStore {
+class ContainerStore : public EntryIndex<ContainerEntry> {
  public:
-  // Reserves `name` for the container `id`; AlreadyExists naming the holder.
-  Result<> reserve(const std::string& name, const std::string& id);
-  void unreserve(const std::string& name, const std::string& id);
-  // Adds an entry whose name its id holds.
-  void add(EntryPtr e);
-  // Drops the entry and its name.
-  void erase(const EntryPtr& e);
-  // By full id or unique prefix: NotFound, or InvalidArgument when ambiguous.
-  Result<EntryPtr> find(const std::string& idOrPrefix) const;
-  // Every entry, oldest first (a snapshot of the map: entries may retire meanwhile).
-  std::vector<EntryPtr> all() const;
-  size_t size() const;
-
- private:
-  mutable std::mutex mu_;  // finds entries; never held across I/O or an entry's lock
-  std::map<std::string, EntryPtr> byId_;
-  std::map<std::string, std::string> names_;  // reserved name → id
+  ContainerStore() : EntryIndex("container") {}
 };
 
 }  // namespace crix::lifecycle

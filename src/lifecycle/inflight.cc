@@ -74,8 +74,10 @@ Result<std::string> runOrJoin(InFlight& inflight, const std::string& name, const
   if (!entered.runner) return entered.call->wait(gone);
   auto call = entered.call;
   Result<std::string> result = work([call] { return call->abandoned(); });
-  call->finish(result);
+  // Leave first: a retry that comes now starts afresh instead of joining a
+  // call that is over (and taking, say, its rolled-back error).
   inflight.leave(name, call);
+  call->finish(result);
   return result;
 }
 

@@ -80,8 +80,8 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   std::vector<std::string> lowers;
   for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
   auto idmap = podIdMappedLayers(s);
-  std::string rootfs = TRY(storage::mountRootfs(containersDir(), s.id, lowers, idmap ? &*idmap : nullptr));
-  undo.push([this, id = s.id] { (void)storage::removeContainerDir(containersDir(), id); });
+  std::string rootfs = TRY(storage::mountRootfs(paths_, s.id, lowers, idmap ? &*idmap : nullptr));
+  undo.push([this, id = s.id] { (void)storage::removeContainerDir(paths_, id); });
   TRY(faultPoint("pod-after-infra-rootfs"));
   s.startup.lap("rootfs");
 
@@ -101,7 +101,7 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   in.userns = podUserns(s);
   in.hostIpc = s.config.ipc == NamespaceMode::Node;
   in.hostPid = s.config.pid == NamespaceMode::Node;
-  if (!in.hostIpc) in.shmPath = s.podDir + "/shm";
+  if (!in.hostIpc) in.shmPath = paths_.podShm(s.id);
   in.cgroupsPath = cgroupsPathFor(cfg_, s.config.cgroupParent, s.id);
   in.oomScoreAdj = clampOomScoreAdj(-998);
   for (const auto& [k, v] : s.config.sysctls)
@@ -116,12 +116,12 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   if (!s.config.logDirectory.empty()) in.annotations[spec::kSandboxLogDirAnnotation] = s.config.logDirectory;
   nlohmann::json config = spec::buildSandboxSpec(in);
   TRY(applyHandlerRules(cfg_, runtimes_, s.handler, config));
-  std::string bundle = s.podDir + "/infra";
+  std::string bundle = paths_.podInfraBundle(s.id);
   TRY(sys::mkdirAll(bundle, 0700));
-  TRY(sys::writeFileAtomic(bundle + "/config.json", config.dump(2), 0600));
+  TRY(sys::writeFileAtomic(Paths::bundleSpec(bundle), config.dump(2), 0600));
   s.startup.lap("spec");
 
-  int pid = TRY(runtime->create({s.id, bundle, s.podDir + "/infra.log", false, false}));
+  int pid = TRY(runtime->create({s.id, bundle, paths_.podInfraLog(s.id), false, false}));
   // Undone as a stop: conmon writes the exit file and leaves its attach
   // link only after the killed container is gone; both go too.
   undo.push([this, made = s, pid]() mutable {
@@ -169,16 +169,16 @@ Result<> Infra::stop(const Sandbox& s) {
     }
   }
   TRY(runtime->remove(s.id, true));
-  ::unlink((cfg_.stateDir + "/exits/" + s.id).c_str());
-  ::unlink((cfg_.stateDir + "/attach/" + s.id).c_str());  // conmon's link to the bundle
-  return storage::unmountRootfs(containersDir(), s.id);
+  ::unlink(paths_.exitFile(s.id).c_str());
+  ::unlink(paths_.attachLink(s.id).c_str());  // conmon's link to the bundle
+  return storage::unmountRootfs(paths_, s.id);
 }
 
 Result<> Infra::remove(const Sandbox& s) {
   if (!s.infra) return {};
   std::error_code ec;
-  std::filesystem::remove_all(cfg_.stateDir + "/attach/" + s.id, ec);  // conmon's, left when it exits
-  return storage::removeContainerDir(containersDir(), s.id);
+  std::filesystem::remove_all(paths_.attachLink(s.id), ec);  // conmon's, left when it exits
+  return storage::removeContainerDir(paths_, s.id);
 }
 
 }  // namespace crix::lifecycle

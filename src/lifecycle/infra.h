@@ -28,7 +28,7 @@ namespace crix::lifecycle {
 class Infra {
  public:
   Infra(const config::Config& cfg, image::ImageStore& images, storage::LayerStore& layers, Runtimes& runtimes)
-      : cfg_(cfg), images_(images), layers_(layers), runtimes_(runtimes) {}
+      : cfg_(cfg), paths_(cfg.paths()), images_(images), layers_(layers), runtimes_(runtimes) {}
 
   // Creates and starts the infra container of `s`; pushes its undo.
   Result<> start(Sandbox& s, Rollback& undo);
@@ -39,8 +39,8 @@ class Infra {
   Runtimes& runtimes() { return runtimes_; }
 
  private:
-  std::string containersDir() const { return cfg_.root + "/containers"; }
   const config::Config& cfg_;
+  const Paths paths_;
   image::ImageStore& images_;
   storage::LayerStore& layers_;
   Runtimes& runtimes_;

@@ -15,10 +15,10 @@ void PodManager::checkNetworks(std::stop_token cancel) {
     {
       // Not while the kubelet stops or removes the pod: CHECK must not run
       // on an attachment that DEL is taking down.
-      auto podLock = lockFor(pod.id);
-      std::lock_guard guard(*podLock);
-      auto now = get(pod.id);
-      if (!now || now->state != SandboxState::Ready) continue;
+      auto e = pods_.find(pod.id);
+      if (!e) continue;
+      std::unique_lock op((*e)->opLock());
+      if ((*e)->retired() || (*e)->snapshot().state != SandboxState::Ready) continue;
       result = net_.check(pod.id);
     }
     ++checked;

@@ -46,24 +46,23 @@ std::string hostsFile(const std::string& hostname, const std::vector<std::string
   return out;
 }
 
-Result<> writePodFiles(const Sandbox& s) {
+Result<> writePodFiles(const Paths& paths, const Sandbox& s) {
   const auto& c = s.config;
   bool hostNet = c.network == NamespaceMode::Node;
   std::string hostname = podHostname(c);
-  TRY(sys::writeFileAtomic(s.podDir + "/hostname", hostname + "\n"));
+  TRY(sys::writeFileAtomic(paths.podHostname(s.id), hostname + "\n"));
   auto hostResolv = sys::readFile("/etc/resolv.conf");
-  TRY(sys::writeFileAtomic(s.podDir + "/resolv.conf", resolvConf(c, hostResolv ? *hostResolv : "")));
+  TRY(sys::writeFileAtomic(paths.podResolvConf(s.id), resolvConf(c, hostResolv ? *hostResolv : "")));
   if (hostNet) {
     auto hostHosts = sys::readFile("/etc/hosts");
-    TRY(sys::writeFileAtomic(s.podDir + "/hosts", hostHosts ? *hostHosts : hostsFile(hostname, {})));
+    TRY(sys::writeFileAtomic(paths.podHosts(s.id), hostHosts ? *hostHosts : hostsFile(hostname, {})));
   } else {
-    TRY(sys::writeFileAtomic(s.podDir + "/hosts", hostsFile(hostname, s.ips)));
+    TRY(sys::writeFileAtomic(paths.podHosts(s.id), hostsFile(hostname, s.ips)));
   }
   return {};
 }
 
-Result<> mountShm(const std::string& podDir, int64_t bytes) {
-  std::string shm = podDir + "/shm";
+Result<> mountShm(const std::string& shm, int64_t bytes) {
   TRY(sys::mkdirAll(shm, 0755));
   std::string opts = "mode=1777,size=" + std::to_string(bytes);
   if (::mount("shm", shm.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts.c_str()) != 0)
@@ -71,8 +70,7 @@ Result<> mountShm(const std::string& podDir, int64_t bytes) {
   return {};
 }
 
-Result<> unmountShm(const std::string& podDir) {
-  std::string shm = podDir + "/shm";
+Result<> unmountShm(const std::string& shm) {
   if (::umount2(shm.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
     return failErrno("unmount " + shm, errno);
   return {};

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/paths.h"
 #include "lifecycle/sandbox.h"
 
 namespace crix::lifecycle {
@@ -22,10 +23,11 @@ std::string resolvConf(const PodConfig& c, const std::string& hostResolvConf);
 // /etc/hosts for a pod with its own network.
 std::string hostsFile(const std::string& hostname, const std::vector<std::string>& ips);
 
-// Writes hostname, hosts and resolv.conf into podDir and mounts its shm
-// unless the pod shares the host's IPC namespace.
-Result<> writePodFiles(const Sandbox& s);
-Result<> mountShm(const std::string& podDir, int64_t bytes);
-Result<> unmountShm(const std::string& podDir);
+// Writes the pod's hostname, hosts and resolv.conf (Paths::podHostname...).
+Result<> writePodFiles(const Paths& paths, const Sandbox& s);
+// The pod's /dev/shm tmpfs at `at` (Paths::podShm), unless the pod shares
+// the host's IPC namespace.
+Result<> mountShm(const std::string& at, int64_t bytes);
+Result<> unmountShm(const std::string& at);
 
 }  // namespace crix::lifecycle

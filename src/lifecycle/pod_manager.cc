@@ -14,7 +14,6 @@
 #include "common/fault.h"
 #include "common/ids.h"
 #include "common/log.h"
-#include "lifecycle/id_prefix.h"
 #include "lifecycle/pod_files.h"
 #include "lifecycle/pod_sysctls.h"
 #include "lifecycle/rollback.h"
@@ -90,6 +89,7 @@ bool isNamespacedSysctl(const std::string& n) {
 PodManager::PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net, Infra& infra,
                        metrics::Registry& metrics)
     : cfg_(cfg),
+      paths_(cfg.paths()),
       db_(db),
       net_(net),
       infra_(infra),
@@ -105,7 +105,6 @@ Result<> PodManager::load() {
     records = TRY(t.listSandboxes());
     return {};
   }));
-  std::lock_guard lock(mu_);
   for (const auto& r : records) {
     auto s = sandboxFromJson(r.data);
     if (!s) {
@@ -121,16 +120,14 @@ Result<> PodManager::load() {
     struct stat st {};
     if (r.state == kRecordStopping) {
       stopping_.push_back(s->id);
-    } else if (s->infra && s->state == SandboxState::Ready &&
-               ::stat((cfg_.stateDir + "/exits/" + s->id).c_str(), &st) == 0) {
+    } else if (s->infra && s->state == SandboxState::Ready && ::stat(paths_.exitFile(s->id).c_str(), &st) == 0) {
       // conmon recorded the pause process's exit while crixd was down: the
       // pod's namespaces went with it, so recover() stops the pod and the
       // kubelet, seeing it not ready, makes a new one.
       log::warn("infra container exited while crixd was down", {{"pod", s->name}, {"id", s->id}});
       stopping_.push_back(s->id);
     }
-    names_[s->name] = s->id;
-    pods_[s->id] = *s;
+    pods_.add(std::make_shared<PodEntry>(*s));
   }
   return {};
 }
@@ -219,24 +216,16 @@ Result<std::string> PodManager::runNow(const PodConfig& config, const ClientGone
   s.createdAt = nowNs();
   Rollback undo;
 
-  {
-    std::lock_guard lock(mu_);
-    if (auto taken = names_.find(s.name); taken != names_.end())
-      return fail(Code::AlreadyExists, "cannot reserve pod name \"" + s.name + "\": taken by " + taken->second);
-    names_[s.name] = s.id;
-  }
-  undo.push([this, name = s.name] {
-    std::lock_guard lock(mu_);
-    names_.erase(name);
-  });
+  TRY(pods_.reserve(s.name, s.id));
+  undo.push([this, name = s.name, id = s.id] { pods_.unreserve(name, id); });
   s.startup.lap("reserve_name");
 
   // Intent before effect: the row names what the next steps make (pod
   // directory, netns pin, CNI attachment, infra container, all keyed by the
   // id), so that a crash leaves a record for start-up to undo.
-  s.podDir = cfg_.stateDir + "/pods/" + s.id;
-  if (config.network != NamespaceMode::Node) s.netnsPath = cfg_.stateDir + "/netns/" + s.id;
-  if (config.userns == NamespaceMode::Pod) s.usernsPath = cfg_.stateDir + "/userns/" + s.id;
+  s.podDir = paths_.podDir(s.id);
+  if (config.network != NamespaceMode::Node) s.netnsPath = paths_.podNetns(s.id);
+  if (config.userns == NamespaceMode::Pod) s.usernsPath = paths_.podUserns(s.id);
   TRY(persist(s, kRecordCreating));
   undo.push([this, id = s.id] {
     auto r = db_.write([&](store::Tables& t) -> Result<> { return t.deleteSandbox(id).map([](bool) {}); });
@@ -253,14 +242,14 @@ Result<std::string> PodManager::runNow(const PodConfig& config, const ClientGone
   s.startup.lap("pod_dir");
 
   if (!s.usernsPath.empty()) {
-    TRY(sys::mkdirAll(cfg_.stateDir + "/userns", 0755));
+    TRY(sys::mkdirAll(paths_.usernsDir(), 0755));
     TRY_CTX(sys::createUserns(s.usernsPath, config.uidMappings, config.gidMappings), "pod " + s.name);
     undo.push([path = s.usernsPath] { (void)sys::unpinNamespace(path); });
     s.startup.lap("userns");
   }
 
   if (config.network != NamespaceMode::Node) {
-    TRY(sys::mkdirAll(cfg_.stateDir + "/netns", 0755));
+    TRY(sys::mkdirAll(paths_.netnsDir(), 0755));
     TRY_CTX(network::createNetns(s.netnsPath, s.usernsPath), "pod " + s.name);
     undo.push([path = s.netnsPath] { (void)network::removeNetns(path); });
     TRY(checkpoint("pod-after-netns", abandoned));
@@ -292,11 +281,11 @@ Result<std::string> PodManager::runNow(const PodConfig& config, const ClientGone
     }
   }
 
-  TRY(writePodFiles(s));
+  TRY(writePodFiles(paths_, s));
   s.startup.lap("pod_files");
   if (config.ipc != NamespaceMode::Node) {
-    TRY(mountShm(s.podDir, kDefaultShmBytes));
-    undo.push([dir = s.podDir] { (void)unmountShm(dir); });
+    TRY(mountShm(paths_.podShm(s.id), kDefaultShmBytes));
+    undo.push([shm = paths_.podShm(s.id)] { (void)unmountShm(shm); });
     s.startup.lap("shm");
   }
   TRY(checkpoint("pod-after-files", abandoned));
@@ -310,10 +299,7 @@ Result<std::string> PodManager::runNow(const PodConfig& config, const ClientGone
   TRY(persist(s));
   TRY(checkpoint("pod-after-persist", abandoned));
   s.startup.lap("persist");
-  {
-    std::lock_guard lock(mu_);
-    pods_[s.id] = s;
-  }
+  pods_.add(std::make_shared<PodEntry>(s));
   undo.commit();
   for (const auto& step : s.startup.steps()) stepSeconds_.with({step.name}).observe(step.duration);
   startupSeconds_.observe(s.startup.total());
@@ -329,25 +315,15 @@ void PodManager::publish(const std::string& id, EventType type) {
   if (events_) events_->publish({id, id, type, nowNs()});
 }
 
-std::shared_ptr<std::shared_mutex> PodManager::lockFor(const std::string& id) {
-  std::lock_guard lock(mu_);
-  auto& l = podLocks_[id];
-  if (!l) l = std::make_shared<std::shared_mutex>();
-  return l;
-}
-
 Result<PodManager::Hold> PodManager::hold(const std::string& idOrPrefix) {
-  auto id = TRY(resolveId(idOrPrefix));
+  auto e = TRY(pods_.find(idOrPrefix));
   Hold h;
-  h.mu = lockFor(id);
-  h.lock = std::shared_lock(*h.mu);
-  h.pod = TRY(get(id));  // it may have gone while we waited
+  h.entry = e;
+  h.lock = std::shared_lock(e->opLock());
+  // It may have gone while we waited.
+  if (e->retired()) return fail(Code::NotFound, "pod sandbox \"" + idOrPrefix + "\" not found");
+  h.pod = e->snapshot();
   return h;
-}
-
-Result<std::string> PodManager::resolveId(const std::string& idOrPrefix) const {
-  std::lock_guard lock(mu_);
-  return resolveIdPrefix(pods_, idOrPrefix, "pod sandbox");
 }
 
 Result<> PodManager::release(Sandbox& s) {
@@ -362,51 +338,53 @@ Result<> PodManager::release(Sandbox& s) {
   }
   if (!s.usernsPath.empty())
     if (auto r = sys::unpinNamespace(s.usernsPath); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
-  if (auto r = unmountShm(s.podDir); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
+  if (auto r = unmountShm(paths_.podShm(s.id)); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
   if (!errors.empty()) return fail(Code::Internal, "release pod " + s.id + ": " + errors);
   return {};
 }
 
 Result<> PodManager::stop(const std::string& idOrPrefix) {
-  auto id = resolveId(idOrPrefix);
-  if (!id) return id.error().code() == Code::NotFound ? Result<>{} : fail(id.error());
-  auto podLock = lockFor(*id);
-  std::lock_guard guard(*podLock);
-  Sandbox s = TRY(get(*id));
+  auto found = pods_.find(idOrPrefix);
+  if (!found) return found.error().code() == Code::NotFound ? Result<>{} : fail(found.error());
+  auto e = *found;
+  std::unique_lock op(e->opLock());
+  if (e->retired()) return {};
+  Sandbox s = e->snapshot();
   if (containers_) TRY(containers_(s.id, false));
   if (s.state == SandboxState::NotReady) return {};
   TRY(persist(s, kRecordStopping));
   TRY(faultPoint("stop-after-intent"));
   TRY(release(s));
   s.state = SandboxState::NotReady;
-  TRY(persist(s));
+  TRY(e->update(
+      [&](Sandbox& now) {
+        now = s;
+        return true;
+      },
+      [&](const Sandbox& now) { return persist(now); }));
   TRY(faultPoint("stop-after-persist"));
-  std::lock_guard lock(mu_);
-  pods_[s.id] = s;
   log::info("pod stopped", {{"pod", s.name}, {"id", s.id}});
   publish(s.id, EventType::Stopped);
   return {};
 }
 
 Result<> PodManager::remove(const std::string& idOrPrefix) {
-  auto id = resolveId(idOrPrefix);
-  if (!id) return id.error().code() == Code::NotFound ? Result<>{} : fail(id.error());
-  auto podLock = lockFor(*id);
-  std::lock_guard guard(*podLock);
-  auto found = get(*id);
-  if (!found) return {};  // removed while we waited
-  Sandbox s = *found;
+  auto found = pods_.find(idOrPrefix);
+  if (!found) return found.error().code() == Code::NotFound ? Result<>{} : fail(found.error());
+  auto e = *found;
+  std::unique_lock op(e->opLock());
+  if (e->retired()) return {};  // removed while we waited
+  Sandbox s = e->snapshot();
   if (containers_) TRY(containers_(s.id, true));
   TRY(release(s));
   TRY(infra_.remove(s));
   std::error_code ec;
   fs::remove_all(s.podDir, ec);
   if (ec) return fail(Code::Internal, "remove " + s.podDir + ": " + ec.message());
-  TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteSandbox(s.id).map([](bool) {}); }));
-  std::lock_guard lock(mu_);
-  pods_.erase(s.id);
-  names_.erase(s.name);
-  podLocks_.erase(s.id);
+  TRY(e->retire([&]() -> Result<> {
+    return db_.write([&](store::Tables& t) -> Result<> { return t.deleteSandbox(s.id).map([](bool) {}); });
+  }));
+  pods_.erase(e);
   log::info("pod removed", {{"pod", s.name}, {"id", s.id}});
   publish(s.id, EventType::Deleted);
   return {};
@@ -419,25 +397,23 @@ Result<sys::UniqueFd> PodManager::connectPort(const std::string& id, uint16_t po
 }
 
 Result<Sandbox> PodManager::get(const std::string& idOrPrefix) const {
-  std::lock_guard lock(mu_);
-  auto id = TRY(resolveIdPrefix(pods_, idOrPrefix, "pod sandbox"));
-  return pods_.at(id);
+  auto e = TRY(pods_.find(idOrPrefix));
+  return e->snapshot();
 }
 
 std::vector<Sandbox> PodManager::list(const PodFilter& f) const {
-  std::lock_guard lock(mu_);
   std::vector<Sandbox> out;
-  for (const auto& [id, s] : pods_) {
-    if (!f.idPrefix.empty() && !id.starts_with(f.idPrefix)) continue;
-    if (f.state && s.state != *f.state) continue;
-    bool match = true;
-    for (const auto& [k, v] : f.labels) {
-      auto it = s.config.labels.find(k);
-      if (it == s.config.labels.end() || it->second != v) match = false;
-    }
-    if (match) out.push_back(s);
+  for (const auto& e : pods_.all()) {
+    if (!f.idPrefix.empty() && !e->id().starts_with(f.idPrefix)) continue;
+    e->read([&](const Sandbox& s) {
+      if (f.state && s.state != *f.state) return;
+      for (const auto& [k, v] : f.labels) {
+        auto it = s.config.labels.find(k);
+        if (it == s.config.labels.end() || it->second != v) return;
+      }
+      out.push_back(s);
+    });
   }
-  std::sort(out.begin(), out.end(), [](const Sandbox& a, const Sandbox& b) { return a.createdAt < b.createdAt; });
   return out;
 }
 

@@ -39,6 +39,7 @@
 #include "lifecycle/events.h"
 #include "lifecycle/inflight.h"
 #include "lifecycle/infra.h"
+#include "lifecycle/pod_store.h"
 #include "lifecycle/sandbox.h"
 #include "metrics/registry.h"
 #include "network/cni.h"
@@ -89,7 +90,7 @@ class PodManager {
   // of it wait until the hold is released, so no container is made in a
   // pod that is going away.
   struct Hold {
-    std::shared_ptr<std::shared_mutex> mu;
+    PodPtr entry;
     std::shared_lock<std::shared_mutex> lock;
     Sandbox pod;
   };
@@ -107,10 +108,9 @@ class PodManager {
   Result<> persist(const Sandbox& s, const char* recordState = nullptr);
   // Releases the network and shm of a pod; safe to repeat.
   Result<> release(Sandbox& s);
-  std::shared_ptr<std::shared_mutex> lockFor(const std::string& id);
-  Result<std::string> resolveId(const std::string& idOrPrefix) const;
 
   const config::Config& cfg_;
+  const Paths paths_;
   store::StateStore& db_;
   network::NetworkPlugin& net_;
   Infra& infra_;
@@ -120,10 +120,7 @@ class PodManager {
   metrics::Family<metrics::Histogram>& stepSeconds_;
   metrics::Histogram& startupSeconds_;
 
-  mutable std::mutex mu_;  // guards the maps below, never held across a CNI or disk step
-  std::map<std::string, Sandbox> pods_;
-  std::map<std::string, std::string> names_;  // reserved name → id
-  std::map<std::string, std::shared_ptr<std::shared_mutex>> podLocks_;
+  PodStore pods_;
   InFlight running_;                   // RunPodSandbox calls under way, by pod name
   std::vector<Sandbox> creating_;      // found by load(), undone by recover()
   std::vector<std::string> stopping_;  // found by load(), stopped by recover()

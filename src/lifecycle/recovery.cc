@@ -95,7 +95,7 @@ void failed(const char* what, const std::string& object, const Error& e) {
 int killStrayHelpers(const config::Config& cfg) {
   std::vector<std::string> roots;
   for (const auto& [name, h] : cfg.runtimes) roots.push_back("--root=" + cfg.runtimeRoot(name));
-  std::string cniCache = cfg.root + "/cni/";
+  const Paths paths = cfg.paths();
   int killed = 0;
   for (int pid : sys::listPids()) {
     if (pid == ::getpid()) continue;
@@ -109,7 +109,7 @@ int killStrayHelpers(const config::Config& cfg) {
         if (!e.starts_with("CNI_CONTAINERID=")) continue;
         std::string id = e.substr(16);
         struct stat st {};
-        ours = isId(id) && ::stat((cniCache + id + ".json").c_str(), &st) == 0;
+        ours = isId(id) && ::stat(paths.cniAttachment(id).c_str(), &st) == 0;
         break;
       }
     }
@@ -145,7 +145,8 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
 
   // Monitors of containers without a row. Those whose container was just
   // deleted exit by themselves after reaping it; the rest are killed.
-  std::string exitDir = cfg.stateDir + "/exits";
+  const Paths paths = cfg.paths();
+  std::string exitDir = paths.exitsDir();
   auto strayMonitors = [&] {
     std::map<int, std::string> found;  // pid → container id
     for (int pid : sys::listPids()) {
@@ -169,7 +170,7 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
   }
 
   // CNI attachments before the netns pins, so that DEL still finds the interface.
-  std::string cniDir = cfg.root + "/cni";
+  std::string cniDir = paths.cniCacheDir();
   for (const auto& name : entries(cniDir)) {
     if (isTemp(name)) {
       ::unlink((cniDir + "/" + name).c_str());
@@ -185,24 +186,22 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
     removed("CNI attachment", id);
     ++count;
   }
-  std::string usernsDir = cfg.stateDir + "/userns";
-  for (const auto& id : entries(usernsDir)) {
+  for (const auto& id : entries(paths.usernsDir())) {
     if (isKnown(id) || isTemp(id)) continue;
-    if (auto r = sys::unpinNamespace(usernsDir + "/" + id); !r) {
+    if (auto r = sys::unpinNamespace(paths.podUserns(id)); !r) {
       failed("userns", id, r.error());
       continue;
     }
-    removed("userns", usernsDir + "/" + id);
+    removed("userns", paths.podUserns(id));
     ++count;
   }
-  std::string netnsDir = cfg.stateDir + "/netns";
-  for (const auto& id : entries(netnsDir)) {
+  for (const auto& id : entries(paths.netnsDir())) {
     if (known.networked.count(id)) continue;
-    if (auto r = network::removeNetns(netnsDir + "/" + id); !r) {
+    if (auto r = network::removeNetns(paths.podNetns(id)); !r) {
       failed("netns", id, r.error());
       continue;
     }
-    removed("netns", netnsDir + "/" + id);
+    removed("netns", paths.podNetns(id));
     ++count;
   }
 
@@ -210,8 +209,10 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
   // under its state directory (left when `runc create` was killed), and any
   // rootfs, shm or netns pin that the steps below would trip over.
   std::vector<std::pair<std::string, std::string>> mounts;  // mount point, id
-  for (const auto& mp : mountPointsUnder({cfg.root + "/", cfg.stateDir + "/"})) {
-    std::string id = idIn(mp.substr(mp.starts_with(cfg.root + "/") ? cfg.root.size() : cfg.stateDir.size()));
+  // (prefixes of the two roots, not paths of objects)
+  for (const auto& mp : mountPointsUnder({paths.root() + "/", paths.stateDir() + "/"})) {
+    std::string id =
+        idIn(mp.substr(mp.starts_with(paths.root() + "/") ? paths.root().size() : paths.stateDir().size()));
     if (!id.empty() && !isKnown(id)) mounts.emplace_back(mp, id);
   }
   std::sort(mounts.begin(), mounts.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
@@ -232,11 +233,11 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
     }
   }
 
-  for (const auto& dir : {cfg.root + "/containers", cfg.stateDir + "/containers", cfg.stateDir + "/pods",
-                          cfg.stateDir + "/netns", exitDir, cfg.stateDir + "/attach"})
+  for (const auto& dir :
+       {paths.containersDir(), paths.bundlesDir(), paths.podsDir(), paths.netnsDir(), exitDir, paths.attachDir()})
     for (const auto& name : entries(dir))
       if (!isTemp(name) && !isKnown(name)) seen.insert(name);
-  for (const auto& name : entries(cfg.root + "/cni"))
+  for (const auto& name : entries(paths.cniCacheDir()))
     if (name.ends_with(".json") && !isKnown(name.substr(0, name.size() - 5)))
       seen.insert(name.substr(0, name.size() - 5));
 
@@ -256,23 +257,22 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
   }
 
   // Root filesystems (infra containers' carry the pod's id).
-  std::string containersDir = cfg.root + "/containers";
-  for (const auto& id : entries(containersDir)) {
+  for (const auto& id : entries(paths.containersDir())) {
     if (isKnown(id)) continue;
-    if (auto r = storage::removeContainerDir(containersDir, id); !r) {
+    if (auto r = storage::removeContainerDir(paths, id); !r) {
       failed("rootfs", id, r.error());
       continue;
     }
-    removed("rootfs", containersDir + "/" + id);
+    removed("rootfs", paths.containerDir(id));
     ++count;
   }
 
   // Bundles and pod directories.
-  for (const auto& dir : {cfg.stateDir + "/containers", cfg.stateDir + "/pods"}) {
+  for (const auto& dir : {paths.bundlesDir(), paths.podsDir()}) {
     for (const auto& id : entries(dir)) {
       if (isKnown(id)) continue;
       std::string path = dir + "/" + id;
-      (void)unmountShm(path);
+      if (dir == paths.podsDir()) (void)unmountShm(paths.podShm(id));
       std::error_code ec;
       fs::remove_all(path, ec);
       if (ec) {
@@ -286,7 +286,7 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
 
   // Files: exit codes and attach sockets of nothing, exec pid files (no exec
   // runs before serving), temp files of interrupted atomic writes.
-  for (const auto& dir : {exitDir, cfg.stateDir + "/attach"}) {
+  for (const auto& dir : {exitDir, paths.attachDir()}) {
     for (const auto& id : entries(dir)) {
       if (isKnown(id) && !isTemp(id)) continue;
       std::error_code ec;
@@ -295,9 +295,9 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
       ++count;
     }
   }
-  for (const auto& name : entries(cfg.stateDir + "/exec")) {
-    ::unlink((cfg.stateDir + "/exec/" + name).c_str());
-    removed("file", cfg.stateDir + "/exec/" + name);
+  for (const auto& name : entries(paths.execDir())) {
+    ::unlink((paths.execDir() + "/" + name).c_str());
+    removed("file", paths.execDir() + "/" + name);
     ++count;
   }
   return count;

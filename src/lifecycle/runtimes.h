@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -38,6 +39,10 @@ inline bool isSandboxed(const config::RuntimeHandler& h) {
 class Runtimes {
  public:
   static Result<std::unique_ptr<Runtimes>> create(const config::Config& cfg, metrics::Registry& metrics);
+  // These runtimes by handler name, none broken and without base specs:
+  // the seam through which unit tests hand in fakes. create() reads the config.
+  explicit Runtimes(std::map<std::string, std::unique_ptr<oci::OciRuntime>> byHandler = {})
+      : byHandler_(std::move(byHandler)) {}
   // The handler's runtime; InvalidArgument for an unknown handler,
   // FailedPrecondition (with the reason) for one that cannot run.
   Result<oci::OciRuntime*> get(const std::string& handler) const;

@@ -19,10 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string cachePath(const std::string& dir, const std::string& id) {
-  return dir + "/" + id + ".json";
-}
-
 json runtimeConfig(const json& plugin, const json& caps) {
   json rc = json::object();
   if (!plugin.contains("capabilities") || !plugin["capabilities"].is_object()) return rc;
@@ -152,8 +148,8 @@ Result<std::string> invoke(const std::vector<std::string>& pluginDirs, const std
 }
 
 // The attachment cached by ADD; NotFound when there is none.
-Result<json> readCache(const std::string& dir, const std::string& containerId) {
-  auto text = sys::readFile(cachePath(dir, containerId));
+Result<json> readCache(const Paths& paths, const std::string& containerId) {
+  auto text = sys::readFile(paths.cniAttachment(containerId));
   if (!text) {
     if (text.error().errnum() == ENOENT)
       return fail(Code::NotFound, "no CNI attachment for " + containerId + " (never added, or deleted)");
@@ -229,8 +225,8 @@ Result<NetworkStatus> CniNetwork::add(const Attachment& a) {
   json cached{{"containerId", a.containerId}, {"netns", a.netnsPath}, {"ifName", a.ifName},
               {"args", cniArgs(a.args)},      {"config", list},       {"capabilityArgs", capabilityArgs(a)}};
   // Intent first: a DEL after a crash in the middle of ADD needs this.
-  TRY(sys::mkdirAll(cacheDir_, 0700));
-  TRY(sys::writeFileAtomic(cachePath(cacheDir_, a.containerId), cached.dump(), 0600));
+  TRY(sys::mkdirAll(paths_.cniCacheDir(), 0700));
+  TRY(sys::writeFileAtomic(paths_.cniAttachment(a.containerId), cached.dump(), 0600));
   json prev;
   for (const auto& plugin : list["plugins"]) {
     auto out = invoke(pluginDirs_, "ADD", cached, plugin, prev);
@@ -245,13 +241,13 @@ Result<NetworkStatus> CniNetwork::add(const Attachment& a) {
     }
   }
   cached["result"] = prev;
-  TRY(sys::writeFileAtomic(cachePath(cacheDir_, a.containerId), cached.dump(), 0600));
+  TRY(sys::writeFileAtomic(paths_.cniAttachment(a.containerId), cached.dump(), 0600));
   NetworkStatus st{list.value("name", ""), TRY(podIps(prev.dump())), prev.dump()};
   return st;
 }
 
 Result<> CniNetwork::del(const std::string& containerId) {
-  auto found = readCache(cacheDir_, containerId);
+  auto found = readCache(paths_, containerId);
   if (!found && found.error().code() == Code::NotFound) return {};  // never added, or already deleted
   json cached = TRY(std::move(found));
   json prev = cached.contains("result") ? cached["result"] : json();
@@ -262,12 +258,12 @@ Result<> CniNetwork::del(const std::string& containerId) {
     if (!out) errors += (errors.empty() ? "" : "; ") + out.error().message();
   }
   if (!errors.empty()) return fail(Code::Internal, errors);
-  ::unlink(cachePath(cacheDir_, containerId).c_str());
+  ::unlink(paths_.cniAttachment(containerId).c_str());
   return {};
 }
 
 Result<> CniNetwork::check(const std::string& containerId) {
-  json cached = TRY(readCache(cacheDir_, containerId));
+  json cached = TRY(readCache(paths_, containerId));
   const json& list = cached["config"];
   if (!cniVersionAtLeast(listVersion(list), "0.4.0") || checkDisabled(list)) return {};
   // ADD writes its result before the pod is ready: without one, ADD never finished.

@@ -18,7 +18,7 @@
 // crash or a restart run with exactly what ADD used, even if the
 // configuration directory changed since:
 //
-//   <root>/cni/<container-id>.json
+//   <root>/cni/<container-id>.json   (Paths::cniAttachment; the CNI container ID is the pod's)
 #pragma once
 
 #include <chrono>
@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/paths.h"
 
 namespace crix::network {
 
@@ -75,11 +76,12 @@ class CniNetwork final : public NetworkPlugin {
  public:
   // STATUS answers are kept for `statusCacheFor`, so that frequent readiness
   // polls run no plugin each time; a change to the configuration is seen at once.
-  CniNetwork(std::string configDir, std::vector<std::string> pluginDirs, std::string cacheDir,
+  // Attachments are cached in paths.cniCacheDir().
+  CniNetwork(std::string configDir, std::vector<std::string> pluginDirs, Paths paths,
              std::chrono::milliseconds statusCacheFor = std::chrono::seconds(2))
       : configDir_(std::move(configDir)),
         pluginDirs_(std::move(pluginDirs)),
-        cacheDir_(std::move(cacheDir)),
+        paths_(std::move(paths)),
         statusCacheFor_(statusCacheFor) {}
 
   Result<NetworkStatus> add(const Attachment& a) override;
@@ -92,7 +94,7 @@ class CniNetwork final : public NetworkPlugin {
  private:
   std::string configDir_;
   std::vector<std::string> pluginDirs_;
-  std::string cacheDir_;
+  Paths paths_;
   std::chrono::milliseconds statusCacheFor_;
   std::mutex statusMu_;       // held across STATUS runs: concurrent callers share one
   std::string statusConfig_;  // the list that statusResult_ answers for

@@ -29,11 +29,11 @@ namespace {
 
 class ConmonRuntime final : public OciRuntime {
  public:
-  explicit ConmonRuntime(RuntimeConfig cfg) : cfg_(std::move(cfg)) {}
+  explicit ConmonRuntime(RuntimeConfig cfg) : cfg_(std::move(cfg)), paths_(cfg_.paths()) {}
 
   Result<int> create(const CreateOptions& o) override {
-    TRY(sys::mkdirAll(cfg_.stateDir + "/exits", 0700));
-    TRY(sys::mkdirAll(cfg_.stateDir + "/attach", 0700));
+    TRY(sys::mkdirAll(paths_.exitsDir(), 0700));
+    TRY(sys::mkdirAll(paths_.attachDir(), 0700));
     std::vector<std::string> args = {cfg_.conmon,
                                      "--api-version",
                                      "1",
@@ -48,15 +48,15 @@ class ConmonRuntime final : public OciRuntime {
                                      "-b",
                                      o.bundle,
                                      "-p",
-                                     o.bundle + "/pidfile",
+                                     Paths::bundlePidFile(o.bundle),
                                      "-P",
-                                     o.bundle + "/conmon.pid",
+                                     Paths::bundleConmonPidFile(o.bundle),
                                      "-l",
                                      "k8s-file:" + o.logPath,
                                      "--exit-dir",
-                                     cfg_.stateDir + "/exits",
+                                     paths_.exitsDir(),
                                      "--socket-dir-path",
-                                     cfg_.stateDir + "/attach",
+                                     paths_.attachDir(),
                                      "--runtime-arg",
                                      "--root=" + cfg_.runtimeRoot,
                                      "--log-level",
@@ -171,7 +171,7 @@ class ConmonRuntime final : public OciRuntime {
                                   std::chrono::milliseconds timeout) override {
     // The pid file lets a timed-out command be killed inside the container:
     // killing `runc exec` alone would leave it running there.
-    TRY(sys::mkdirAll(cfg_.stateDir + "/exec", 0700));
+    TRY(sys::mkdirAll(paths_.execDir(), 0700));
     std::string pidFile = execPidFile(id);
     std::vector<std::string> argv = command();
     argv.insert(argv.end(), {"exec", "--pid-file", pidFile, id});
@@ -188,7 +188,7 @@ class ConmonRuntime final : public OciRuntime {
 
   Result<std::unique_ptr<StreamProcess>> execStream(const std::string& id, const std::vector<std::string>& args,
                                                     const ExecStreamOptions& opts) override {
-    TRY(sys::mkdirAll(cfg_.stateDir + "/exec", 0700));
+    TRY(sys::mkdirAll(paths_.execDir(), 0700));
     return startExec(command(), execPidFile(id), id, args, opts);
   }
 
@@ -198,7 +198,7 @@ class ConmonRuntime final : public OciRuntime {
 
   Result<> reopenLog(const std::string& bundle, const std::string& logPath) override {
     // conmon's control fifo: "<type> <height> <width>"; type 2 reopens the log.
-    sys::UniqueFd fd(::open((bundle + "/ctl").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    sys::UniqueFd fd(::open(Paths::bundleControlFifo(bundle).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd.valid()) return failErrno("open conmon control fifo in " + bundle, errno);
     const char msg[] = "2 0 0\n";
     if (::write(fd.get(), msg, sizeof msg - 1) < 0) return failErrno("ask conmon to reopen its log", errno);
@@ -210,7 +210,7 @@ class ConmonRuntime final : public OciRuntime {
   }
 
   Result<std::optional<int>> exitCode(const std::string& id) override {
-    std::string path = cfg_.stateDir + "/exits/" + id;
+    std::string path = paths_.exitFile(id);
     auto text = sys::readFile(path);
     if (!text) return std::optional<int>();
     std::string_view code = *text;
@@ -228,10 +228,10 @@ class ConmonRuntime final : public OciRuntime {
   // The runtime's command line up to its subcommand.
   std::vector<std::string> command() const { return runtimeCommand(cfg_); }
 
-  // A fresh pid file for one exec: <state>/exec/<id prefix>-<n>.pid
+  // A fresh pid file for one exec.
   std::string execPidFile(const std::string& id) {
     static std::atomic<uint64_t> counter{0};
-    return cfg_.stateDir + "/exec/" + id.substr(0, 12) + "-" + std::to_string(counter++) + ".pid";
+    return paths_.execPidFile(id, counter++);
   }
 
   Result<> runtime(const std::vector<std::string>& args, const std::string& what) {
@@ -244,6 +244,7 @@ class ConmonRuntime final : public OciRuntime {
   }
 
   RuntimeConfig cfg_;
+  const Paths paths_;
 };
 
 }  // namespace

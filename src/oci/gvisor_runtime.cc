@@ -57,10 +57,8 @@ fi
 echo $! > "$pidfile"
 )";
 
-constexpr const char* kStartOptions = "crix-start.json";
-
 bool isSubcontainer(const std::string& bundle) {
-  auto text = sys::readFile(bundle + "/config.json");
+  auto text = sys::readFile(Paths::bundleSpec(bundle));
   if (!text) return false;
   auto spec = json::parse(*text, nullptr, false);
   if (!spec.is_object() || !spec.contains("annotations") || !spec["annotations"].is_object()) return false;
@@ -87,24 +85,25 @@ class GvisorRuntime final : public OciRuntime {
       return fail(Code::InvalidArgument,
                   "container " + o.id + ": a terminal (tty) is not supported under gVisor yet: conmon cannot hold it");
     std::vector<std::string> argv = command();
-    std::string pidFile = o.bundle + "/runsc.pid";
+    std::string pidFile = Paths::bundleRunscPidFile(o.bundle);
     argv.insert(argv.end(), {"create", "--bundle", o.bundle, "--pid-file", pidFile, o.id});
     auto out = TRY(sys::runCommand(argv, {.timeout = std::chrono::seconds(60)}));
     if (out.exitCode != 0)
       return fail(Code::Internal, "runsc create " + o.id + ": " + (out.err.empty() ? out.out : out.err));
     json saved{
         {"id", o.id}, {"bundle", o.bundle}, {"logPath", o.logPath}, {"stdin", o.stdin}, {"stdinOnce", o.stdinOnce}};
-    TRY(sys::writeFileAtomic(o.bundle + "/" + kStartOptions, saved.dump(), 0600));
+    TRY(sys::writeFileAtomic(Paths::bundleStartOptions(o.bundle), saved.dump(), 0600));
     auto pid = sys::readFile(pidFile);
     return pid ? std::atoi(pid->c_str()) : 0;
   }
 
   Result<> start(const std::string& id) override {
     std::string bundle = TRY(bundleOf(id));
-    auto text = sys::readFile(bundle + "/" + kStartOptions);
+    std::string options = Paths::bundleStartOptions(bundle);
+    auto text = sys::readFile(options);
     if (!text) return sandbox_->start(id);  // the sandbox itself
     auto saved = json::parse(*text, nullptr, false);
-    if (!saved.is_object()) return fail(Code::Internal, "container " + id + ": bad " + kStartOptions);
+    if (!saved.is_object()) return fail(Code::Internal, "container " + id + ": bad " + options);
     CreateOptions o{
         id, bundle, saved.value("logPath", ""), false, saved.value("stdin", false), saved.value("stdinOnce", false)};
     TRY_CTX(starter_->create(o), "start gVisor container " + id);
@@ -171,7 +170,7 @@ const char* gvisorStartShim() {
 }
 
 Result<std::unique_ptr<OciRuntime>> makeGvisorRuntime(RuntimeConfig cfg) {
-  std::string shim = cfg.stateDir + "/gvisor-start";
+  std::string shim = cfg.paths().gvisorStartShim();
   TRY(sys::mkdirAll(cfg.stateDir, 0755));
   TRY(sys::writeFileAtomic(shim, kStartShim, 0700));
   return std::unique_ptr<OciRuntime>(std::make_unique<GvisorRuntime>(std::move(cfg), shim));

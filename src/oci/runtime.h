@@ -1,10 +1,9 @@
 // The OCI runtime driver: containers are created through conmon (which
 // parents them, keeps their stdio and writes their exit files) and then
-// driven with the runtime's CLI (runc, crun, runsc).
-//
-//   <state_dir>/exits/<id>    the exit code, written by conmon when the container ends
-//   <state_dir>/attach/<id>/attach  conmon's attach socket (SOCK_SEQPACKET)
-//   <bundle>/ctl                     conmon's control fifo: resize, reopen the log
+// driven with the runtime's CLI (runc, crun, runsc). What it and conmon
+// keep under <state_dir> (exits/, attach/, exec/) and in a bundle (pid
+// files, conmon's control fifo and attach socket) is drawn in
+// common/paths.h.
 #pragma once
 
 #include <chrono>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/paths.h"
 #include "sys/process.h"
 
 namespace crix::oci {
@@ -87,9 +87,12 @@ struct RuntimeConfig {
   std::string conmon;       // resolved path
   std::string runtime;      // resolved path of runc/crun/runsc
   std::string runtimeRoot;  // --root
-  std::string stateDir;     // exits/ and attach/ live here
+  std::string stateDir;     // exits/, attach/ and exec/ live here
   int64_t logSizeMax = -1;
   std::vector<std::string> runtimeArgs;  // global flags, after --root, before every subcommand
+
+  // The layout under stateDir; the driver keeps nothing under the root.
+  Paths paths() const { return Paths("", stateDir); }
 };
 
 // The runtime's command line up to its subcommand: binary, --root, global flags.

@@ -299,7 +299,7 @@ class Attachment final : public StreamProcess {
 // command runs, where a resize afterwards would race with the command.
 Result<std::string> sizedTerminalProcess(const std::string& bundle, const std::vector<std::string>& args,
                                          const ExecStreamOptions& opts) {
-  std::string text = TRY(sys::readFile(bundle + "/config.json"));
+  std::string text = TRY(sys::readFile(Paths::bundleSpec(bundle)));
   auto spec = nlohmann::json::parse(text, nullptr, false);
   if (!spec.is_object() || !spec.contains("process")) return fail(Code::Internal, "no process in " + bundle);
   nlohmann::json p = spec["process"];
@@ -323,7 +323,7 @@ Result<std::unique_ptr<StreamProcess>> startExec(const std::vector<std::string>&
   std::vector<std::string> argv = runtime;
   argv.insert(argv.end(), {"exec", "--pid-file", pidFile});
   if (opts.tty && opts.width > 0 && opts.height > 0 && !opts.bundle.empty()) {
-    std::string processFile = pidFile + ".process.json";
+    std::string processFile = Paths::execProcessFile(pidFile);
     std::string process = TRY(sizedTerminalProcess(opts.bundle, args, opts));
     TRY(sys::writeFileAtomic(processFile, process, 0600));
     argv.insert(argv.end(), {"--process", processFile, id});
@@ -345,11 +345,11 @@ Result<std::unique_ptr<StreamProcess>> connectAttach(const std::string& bundle) 
   if (!sock.valid()) return failErrno("attach socket", errno);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  std::string path = "/proc/self/fd/" + std::to_string(dir.get()) + "/attach";
+  std::string path = Paths::bundleAttachSocket("/proc/self/fd/" + std::to_string(dir.get()));
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
     return failErrno("connect to conmon's attach socket in " + bundle, errno);
-  return std::unique_ptr<StreamProcess>(new Attachment(std::move(sock), bundle + "/ctl"));
+  return std::unique_ptr<StreamProcess>(new Attachment(std::move(sock), Paths::bundleControlFifo(bundle)));
 }
 
 }  // namespace crix::oci

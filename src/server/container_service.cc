@@ -132,6 +132,24 @@ void fillContainerStatus(const lifecycle::Container& c, v1::ContainerStatus* st)
                                                      : v1::PROPAGATION_PRIVATE);
   }
   st->set_log_path(c.logPath);
+  // The limits as asked for (CreateContainer, then UpdateContainerResources);
+  // verbose info names those the host could not enforce.
+  const auto& r = c.config.resources;
+  auto* l = st->mutable_resources()->mutable_linux();
+  l->set_cpu_shares(r.cpuShares);
+  l->set_cpu_quota(r.cpuQuota);
+  l->set_cpu_period(r.cpuPeriod);
+  l->set_memory_limit_in_bytes(r.memoryLimit);
+  l->set_memory_swap_limit_in_bytes(r.memorySwap);
+  l->set_cpuset_cpus(r.cpusetCpus);
+  l->set_cpuset_mems(r.cpusetMems);
+  l->set_oom_score_adj(c.config.oomScoreAdj);
+  for (const auto& [size, limit] : r.hugepageLimits) {
+    auto* h = l->add_hugepage_limits();
+    h->set_page_size(size);
+    h->set_limit(limit);
+  }
+  l->mutable_unified()->insert(r.unified.begin(), r.unified.end());
 }
 
 grpc::Status RuntimeService::CreateContainer(grpc::ServerContext* ctx, const v1::CreateContainerRequest* req,
@@ -170,7 +188,8 @@ grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*, const v1::Con
                         {"sandboxID", c->podId},
                         {"runtimeHandler", c->handler},
                         {"bundle", c->bundle},
-                        {"droppedLimits", c->droppedLimits}};
+                        {"droppedLimits", c->droppedLimits},
+                        {"operation", containers_.operation(c->id)}};
     (*resp->mutable_info())["info"] = info.dump();
   }
   return grpc::Status::OK;
@@ -247,7 +266,7 @@ grpc::Status RuntimeService::ContainerStats(grpc::ServerContext*, const v1::Cont
                                             v1::ContainerStatsResponse* resp) {
   auto s = containers_.stats(req->container_id());
   if (!s) return toStatus(s.error());
-  fillStats(*s, cfg_.root + "/containers", resp->mutable_stats());
+  fillStats(*s, paths_.containersDir(), resp->mutable_stats());
   return grpc::Status::OK;
 }
 
@@ -260,7 +279,7 @@ grpc::Status RuntimeService::ListContainerStats(grpc::ServerContext*, const v1::
   std::vector<std::string> ids;
   containers_.visit(f, [&](const lifecycle::Container& c) { ids.push_back(c.id); });
   for (const auto& id : ids)
-    if (auto s = containers_.stats(id)) fillStats(*s, cfg_.root + "/containers", resp->add_stats());
+    if (auto s = containers_.stats(id)) fillStats(*s, paths_.containersDir(), resp->add_stats());
   return grpc::Status::OK;
 }
 

@@ -99,9 +99,9 @@ grpc::Status ImageService::ImageFsInfo(grpc::ServerContext*, const v1::ImageFsIn
     fs->mutable_inodes_used()->set_value(static_cast<uint64_t>(inodes));
   };
   auto images = images_.imageFsUsage();
-  fill(resp->add_image_filesystems(), images_.content().root(), images.bytes, images.inodes);
+  fill(resp->add_image_filesystems(), paths_.root(), images.bytes, images.inodes);
   auto containers = containers_.writableLayers();
-  fill(resp->add_container_filesystems(), containersDir_, containers.bytes, containers.inodes);
+  fill(resp->add_container_filesystems(), paths_.containersDir(), containers.bytes, containers.inodes);
   return grpc::Status::OK;
 }
 

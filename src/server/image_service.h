@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "common/paths.h"
 #include "crix/proto/api.grpc.pb.h"
 #include "image/image_store.h"
 #include "lifecycle/container_manager.h"
@@ -12,10 +13,10 @@ namespace crix::server {
 
 class ImageService final : public ::runtime::v1::ImageService::Service {
  public:
-  // `containersDir`: where the writable layers live, the filesystem id
-  // of ImageFsInfo's container figure.
-  ImageService(image::ImageStore& images, lifecycle::ContainerManager& containers, std::string containersDir)
-      : images_(images), containers_(containers), containersDir_(std::move(containersDir)) {}
+  // `paths` name ImageFsInfo's filesystems: the root for images, where the
+  // writable layers live for containers.
+  ImageService(image::ImageStore& images, lifecycle::ContainerManager& containers, Paths paths)
+      : images_(images), containers_(containers), paths_(std::move(paths)) {}
 
   grpc::Status ListImages(grpc::ServerContext*, const ::runtime::v1::ListImagesRequest*,
                           ::runtime::v1::ListImagesResponse*) override;
@@ -32,7 +33,7 @@ class ImageService final : public ::runtime::v1::ImageService::Service {
  private:
   image::ImageStore& images_;
   lifecycle::ContainerManager& containers_;
-  std::string containersDir_;
+  Paths paths_;
 };
 
 // The CRI view of an image (exposed for tests).

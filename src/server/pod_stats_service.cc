@@ -46,7 +46,7 @@ grpc::Status RuntimeService::PodSandboxStats(grpc::ServerContext*, const v1::Pod
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "PodSandboxStats: pod_sandbox_id is required");
   auto stats = containers_.podStats(req->pod_sandbox_id());
   if (!stats) return toStatus(stats.error());
-  fillPodStats(*stats, cfg_.root + "/containers", resp->mutable_stats());
+  fillPodStats(*stats, paths_.containersDir(), resp->mutable_stats());
   return grpc::Status::OK;
 }
 
@@ -57,7 +57,7 @@ grpc::Status RuntimeService::ListPodSandboxStats(grpc::ServerContext*, const v1:
   f.labels = {req->filter().label_selector().begin(), req->filter().label_selector().end()};
   for (const auto& pod : pods_.list(f)) {
     auto stats = containers_.podStats(pod.id);
-    if (stats) fillPodStats(*stats, cfg_.root + "/containers", resp->add_stats());
+    if (stats) fillPodStats(*stats, paths_.containersDir(), resp->add_stats());
   }
   return grpc::Status::OK;
 }

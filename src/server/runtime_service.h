@@ -1,6 +1,7 @@
 // RuntimeService: pods, containers, streaming and runtime status.
 #pragma once
 
+#include "common/paths.h"
 #include "config/config.h"
 #include "crix/proto/api.grpc.pb.h"
 #include "lifecycle/container_manager.h"
@@ -15,7 +16,7 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
  public:
   RuntimeService(const config::Config& cfg, lifecycle::RuntimeHealth& health, lifecycle::PodManager& pods,
                  lifecycle::ContainerManager& containers, streaming::Server& streaming)
-      : cfg_(cfg), health_(health), pods_(pods), containers_(containers), streaming_(streaming) {}
+      : cfg_(cfg), paths_(cfg.paths()), health_(health), pods_(pods), containers_(containers), streaming_(streaming) {}
 
   grpc::Status Version(grpc::ServerContext*, const ::runtime::v1::VersionRequest*,
                        ::runtime::v1::VersionResponse*) override;
@@ -89,6 +90,7 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
 
  private:
   const config::Config& cfg_;
+  const Paths paths_;
   lifecycle::RuntimeHealth& health_;
   lifecycle::PodManager& pods_;
   lifecycle::ContainerManager& containers_;

@@ -19,12 +19,6 @@ namespace crix::storage {
 
 namespace fs = std::filesystem;
 
-namespace {
-std::string hexOf(const std::string& digest) {
-  return std::string(crix::hexOf(digest));
-}
-}  // namespace
-
 DiskUsage diskUsage(const std::string& path) {
   DiskUsage u;
   // A file with several names takes its space once (a busybox image is one
@@ -43,22 +37,20 @@ DiskUsage diskUsage(const std::string& path) {
   return u;
 }
 
-Result<std::unique_ptr<LayerStore>> LayerStore::open(const std::string& root, int64_t maxLayerBytes,
-                                                     UnpackOptions opts) {
-  std::string dir = root + "/layers";
-  TRY(sys::mkdirAll(dir, 0700));
+Result<std::unique_ptr<LayerStore>> LayerStore::open(Paths paths, int64_t maxLayerBytes, UnpackOptions opts) {
+  TRY(sys::mkdirAll(paths.layersDir(), 0700));
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().filename().string().starts_with("tmp-")) {
+  for (const auto& e : fs::directory_iterator(paths.layersDir(), ec)) {
+    if (Paths::isLayerScratch(e.path().filename().string())) {
       log::info("removing interrupted layer unpack", {{"path", e.path().string()}});
       fs::remove_all(e.path(), ec);
     }
   }
-  return std::unique_ptr<LayerStore>(new LayerStore(dir, maxLayerBytes, opts));
+  return std::unique_ptr<LayerStore>(new LayerStore(std::move(paths), maxLayerBytes, opts));
 }
 
 std::string LayerStore::diffPath(const std::string& chainId) const {
-  return dir_ + "/" + hexOf(chainId) + "/diff";
+  return paths_.layerDiff(chainId);
 }
 
 bool LayerStore::has(const std::string& chainId) const {
@@ -68,18 +60,18 @@ bool LayerStore::has(const std::string& chainId) const {
 
 int64_t LayerStore::recordedSize(const std::string& chainId) const {
   // Written by apply() with std::to_string; anything else counts as unknown.
-  auto text = sys::readFile(dir_ + "/" + hexOf(chainId) + "/size");
+  auto text = sys::readFile(paths_.layerSize(chainId));
   if (!text) return 0;
   return parseNumber<int64_t>(*text).value_or(0);
 }
 
 Result<LayerStore::Applied> LayerStore::apply(const std::string& chainId, const std::string& diffId,
                                               const std::string& blobPath, Compression compression) {
-  std::string final = dir_ + "/" + hexOf(chainId);
+  std::string final = paths_.layerDir(chainId);
   if (has(chainId)) return Applied{recordedSize(chainId), 0};
   static std::atomic<uint64_t> counter{0};
-  std::string tmp = dir_ + "/tmp-" + hexOf(chainId).substr(0, 16) + "-" + std::to_string(::getpid()) + "-" +
-                    std::to_string(counter++);
+  std::string tmp = paths_.layerUnpacking(chainId, std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  const std::string diff = Paths::layerDiffIn(tmp);
   struct Cleanup {
     std::string path;
     bool keep = false;
@@ -88,8 +80,8 @@ Result<LayerStore::Applied> LayerStore::apply(const std::string& chainId, const 
       if (!keep) fs::remove_all(path, ec);
     }
   } cleanup{tmp};
-  TRY(sys::mkdirAll(tmp + "/diff", 0755));
-  sys::UniqueFd root(::open((tmp + "/diff").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  TRY(sys::mkdirAll(diff, 0755));
+  sys::UniqueFd root(::open(diff.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return failErrno("open " + tmp, errno);
 
   auto stream = TRY(LayerStream::open(blobPath, compression, max_));
@@ -98,8 +90,8 @@ Result<LayerStore::Applied> LayerStore::apply(const std::string& chainId, const 
   if (got != diffId)
     return fail(Code::InvalidArgument,
                 "layer " + chainId + " does not match its diff ID: expected " + diffId + ", got " + got);
-  Applied applied{diskUsage(tmp + "/diff").bytes, stream->total()};
-  TRY(sys::writeFileAtomic(tmp + "/size", std::to_string(applied.size)));
+  Applied applied{diskUsage(diff).bytes, stream->total()};
+  TRY(sys::writeFileAtomic(Paths::layerSizeIn(tmp), std::to_string(applied.size)));
   // The unpacked files must be on disk before the rename makes them a layer.
   ::syncfs(root.get());
   if (::rename(tmp.c_str(), final.c_str()) != 0) {
@@ -111,12 +103,12 @@ Result<LayerStore::Applied> LayerStore::apply(const std::string& chainId, const 
 }
 
 Result<> LayerStore::remove(const std::string& chainId) {
-  std::string path = dir_ + "/" + hexOf(chainId);
+  std::string path = paths_.layerDir(chainId);
   // The rename makes the layer gone at once; the files go in the
   // background (a big layer takes seconds), and a crash mid-delete leaves
   // a tmp- directory that the next start-up sweeps.
   static std::atomic<uint64_t> counter{0};
-  std::string doomed = dir_ + "/tmp-rm-" + hexOf(chainId).substr(0, 16) + "-" + std::to_string(counter++);
+  std::string doomed = paths_.layerRemoving(chainId, std::to_string(counter++));
   if (::rename(path.c_str(), doomed.c_str()) != 0) {
     if (errno == ENOENT) return {};
     return failErrno("remove layer " + chainId, errno);
@@ -131,12 +123,12 @@ Result<> LayerStore::remove(const std::string& chainId) {
 
 int LayerStore::sweep(const std::set<std::string>& keep) {
   std::set<std::string> keepHex;
-  for (const auto& k : keep) keepHex.insert(hexOf(k));
+  for (const auto& k : keep) keepHex.insert(std::string(hexOf(k)));
   int removed = 0;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+  for (const auto& e : fs::directory_iterator(paths_.layersDir(), ec)) {
     std::string name = e.path().filename().string();
-    if (name.starts_with("tmp-") || keepHex.count(name)) continue;
+    if (Paths::isLayerScratch(name) || keepHex.count(name)) continue;
     log::info("removing layer no image records", {{"layer", name}});
     if (remove("sha256:" + name)) ++removed;
   }
@@ -144,7 +136,7 @@ int LayerStore::sweep(const std::set<std::string>& keep) {
 }
 
 int64_t LayerStore::usage() const {
-  return diskUsage(dir_).bytes;
+  return diskUsage(paths_.layersDir()).bytes;
 }
 
 }  // namespace crix::storage

@@ -1,9 +1,6 @@
-// Unpacked image layers, shared by every image that has them.
-//
-//   <root>/layers/
-//     <chain-hex>/diff/     the layer's files, whiteouts as overlayfs reads them
-//     <chain-hex>/size      bytes the layer uses on disk (written at commit)
-//     tmp-<chain-hex>-<n>/  a layer being unpacked; removed at start-up
+// Unpacked image layers, shared by every image that has them, in
+// <root>/layers/ (common/paths.h draws it): <chain-hex>/diff and size, and
+// tmp-* scratch of unpacks and removals, removed at start-up.
 //
 // A layer directory appears (by rename) only once its tar was unpacked
 // completely and its diff ID checked, so a present <chain-hex> is whole.
@@ -18,6 +15,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/paths.h"
 #include "common/thread_set.h"
 #include "storage/layer_stream.h"
 #include "storage/unpack.h"
@@ -26,8 +24,13 @@ namespace crix::storage {
 
 class LayerStore {
  public:
-  static Result<std::unique_ptr<LayerStore>> open(const std::string& root, int64_t maxLayerBytes, UnpackOptions opts);
+  static Result<std::unique_ptr<LayerStore>> open(Paths paths, int64_t maxLayerBytes, UnpackOptions opts);
+  // The same under `root` (tests/lifecycle/manager_fixture.cc, until it holds a Paths).
+  static Result<std::unique_ptr<LayerStore>> open(const std::string& root, int64_t maxLayerBytes, UnpackOptions opts) {
+    return open(Paths(root, ""), maxLayerBytes, opts);
+  }
 
+  const Paths& paths() const { return paths_; }
   std::string diffPath(const std::string& chainId) const;
   bool has(const std::string& chainId) const;
   // The on-disk bytes recorded when the layer was committed; 0 when the
@@ -49,8 +52,8 @@ class LayerStore {
   int64_t usage() const;
 
  private:
-  LayerStore(std::string dir, int64_t max, UnpackOptions opts) : dir_(std::move(dir)), max_(max), opts_(opts) {}
-  std::string dir_;
+  LayerStore(Paths paths, int64_t max, UnpackOptions opts) : paths_(std::move(paths)), max_(max), opts_(opts) {}
+  Paths paths_;
   int64_t max_;
   UnpackOptions opts_;
   ThreadSet deletions_;  // removed layers' files going in the background

@@ -75,28 +75,37 @@ void dropIdMapped(const std::string& dir) {
   (void)dropMountedEntries(dir);
 }
 
+// The root whose containersDir() is `containersDir`.
+Result<Paths> rootOf(const std::string& containersDir) {
+  std::string suffix = Paths("", "").containersDir();
+  if (!containersDir.ends_with(suffix))
+    return fail(Code::Internal, containersDir + " is not the containers directory of a crix root");
+  return Paths(containersDir.substr(0, containersDir.size() - suffix.size()), "");
+}
+
 }  // namespace
 
-Result<std::string> mountRootfs(const std::string& containersDir, const std::string& id,
-                                const std::vector<std::string>& lowers, const IdMappedLayers* idmap) {
+Result<std::string> mountRootfs(const Paths& paths, const std::string& id, const std::vector<std::string>& lowers,
+                                const IdMappedLayers* idmap) {
   if (lowers.empty()) return fail(Code::InvalidArgument, "container " + id + ": image has no layers");
-  std::string dir = containersDir + "/" + id;
-  for (const char* sub : {"/upper", "/work", "/merged"}) TRY(sys::mkdirAll(dir + sub, 0755));
+  std::string dir = paths.containerDir(id), upper = paths.containerUpper(id), work = paths.containerWork(id),
+              merged = paths.containerRootfs(id);
+  for (const auto& sub : {upper, work, merged}) TRY(sys::mkdirAll(sub, 0755));
   std::vector<std::string> layers = lowers;
-  std::string mapped = dir + "/idmapped";
+  std::string mapped = paths.containerIdMapped(id);
   if (idmap) {
     TRY(checkSearchable(dir));
     sys::UniqueFd userns(::open(idmap->usernsPath.c_str(), O_RDONLY | O_CLOEXEC));
     if (!userns.valid()) return failErrno("open user namespace " + idmap->usernsPath, errno);
     for (size_t i = 0; i < layers.size(); ++i) {
-      std::string at = mapped + "/" + std::to_string(i);
+      std::string at = paths.containerIdMappedLayer(id, i);
       if (auto r = mountIdMappedFd(lowers[i], at, userns.get(), false); !r) {
         dropIdMapped(mapped);
         return fail(r.error());
       }
       layers[i] = at;
     }
-    if (::chown((dir + "/upper").c_str(), idmap->rootUid, idmap->rootGid) != 0) {
+    if (::chown(upper.c_str(), idmap->rootUid, idmap->rootGid) != 0) {
       int err = errno;
       dropIdMapped(mapped);
       return failErrno("give the writable layer of " + id + " to the container's root", err);
@@ -104,21 +113,21 @@ Result<std::string> mountRootfs(const std::string& containersDir, const std::str
   }
   std::string lower;
   for (const auto& l : layers) lower += (lower.empty() ? "" : ":") + l;
-  std::string opts = "lowerdir=" + lower + ",upperdir=" + dir + "/upper,workdir=" + dir + "/work";
+  std::string opts = "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work;
   int err = 0;
   if (opts.size() > 4000)
     err = E2BIG;
-  else if (::mount("overlay", (dir + "/merged").c_str(), "overlay", 0, opts.c_str()) != 0)
+  else if (::mount("overlay", merged.c_str(), "overlay", 0, opts.c_str()) != 0)
     err = errno;
   if (idmap) dropIdMapped(mapped);
   if (err == E2BIG)
     return fail(Code::ResourceExhausted, "container " + id + ": too many image layers for one overlay mount");
   if (err != 0) return failErrno("mount rootfs of " + id, err);
-  return dir + "/merged";
+  return merged;
 }
 
-Result<> unmountRootfs(const std::string& containersDir, const std::string& id) {
-  std::string merged = containersDir + "/" + id + "/merged";
+Result<> unmountRootfs(const Paths& paths, const std::string& id) {
+  std::string merged = paths.containerRootfs(id);
   if (::umount2(merged.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
     return failErrno("unmount rootfs of " + id, errno);
   return {};
@@ -130,18 +139,32 @@ Result<> mountIdMapped(const std::string& source, const std::string& at, const s
   return mountIdMappedFd(source, at, userns.get(), true);
 }
 
-Result<> dropVolumeMaps(const std::string& containersDir, const std::string& id) {
-  return dropMountedEntries(containersDir + "/" + id + "/volume-maps");
+Result<> dropVolumeMaps(const Paths& paths, const std::string& id) {
+  return dropMountedEntries(paths.containerVolumeMaps(id));
 }
 
-Result<> removeContainerDir(const std::string& containersDir, const std::string& id) {
-  TRY(unmountRootfs(containersDir, id));
+Result<> removeContainerDir(const Paths& paths, const std::string& id) {
+  TRY(unmountRootfs(paths, id));
   // Never remove_all through a volume's idmapped mount: that would empty the volume.
-  TRY(dropVolumeMaps(containersDir, id));
+  TRY(dropVolumeMaps(paths, id));
   std::error_code ec;
-  std::filesystem::remove_all(containersDir + "/" + id, ec);
+  std::filesystem::remove_all(paths.containerDir(id), ec);
   if (ec) return fail(Code::Internal, "remove container dir " + id + ": " + ec.message());
   return {};
+}
+
+Result<std::string> mountRootfs(const std::string& containersDir, const std::string& id,
+                                const std::vector<std::string>& lowers, const IdMappedLayers* idmap) {
+  return mountRootfs(TRY(rootOf(containersDir)), id, lowers, idmap);
+}
+Result<> dropVolumeMaps(const std::string& containersDir, const std::string& id) {
+  return dropVolumeMaps(TRY(rootOf(containersDir)), id);
+}
+Result<> unmountRootfs(const std::string& containersDir, const std::string& id) {
+  return unmountRootfs(TRY(rootOf(containersDir)), id);
+}
+Result<> removeContainerDir(const std::string& containersDir, const std::string& id) {
+  return removeContainerDir(TRY(rootOf(containersDir)), id);
 }
 
 }  // namespace crix::storage

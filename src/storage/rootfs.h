@@ -1,14 +1,10 @@
 // Container root filesystems: the image's layers under a writable layer,
-// mounted with overlayfs.
-//
-//   <root>/containers/<id>/
-//     upper/    the container's writable layer
-//     work/     overlayfs scratch
-//     merged/   the mounted root filesystem
-//     idmapped/ while mounting for a pod with a user namespace: each layer
-//               mounted idmapped through it (gone once the overlay holds them)
-//     volume-maps/<n>  while the runtime creates a container of such a pod:
-//               its volumes, idmapped (gone once the container holds them)
+// mounted with overlayfs, in <root>/containers/<id>/ (common/paths.h draws
+// it): upper/, work/ and merged/; while mounting for a pod with a user
+// namespace, idmapped/<n>, each layer mounted idmapped through it (gone
+// once the overlay holds them); while the runtime creates a container of
+// such a pod, volume-maps/<n>, its volumes idmapped (gone once the
+// container holds them).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/paths.h"
 
 namespace crix::storage {
 
@@ -30,20 +27,28 @@ struct IdMappedLayers {
 
 // Mounts the rootfs of container `id`; `lowers` are diff dirs, top first.
 // Returns the merged path.
-Result<std::string> mountRootfs(const std::string& containersDir, const std::string& id,
-                                const std::vector<std::string>& lowers, const IdMappedLayers* idmap = nullptr);
+Result<std::string> mountRootfs(const Paths& paths, const std::string& id, const std::vector<std::string>& lowers,
+                                const IdMappedLayers* idmap = nullptr);
 // Mounts a clone of `source` (a directory or a file, with whatever is
 // mounted below it) at `at`, seen through the user namespace pinned at
 // `usernsPath`: files the host's root owns are the container root's, and
 // what the container's root writes is the host root's on disk.
 Result<> mountIdMapped(const std::string& source, const std::string& at, const std::string& usernsPath);
 
-// Unmounts and removes <containersDir>/<id>/volume-maps; fine when absent.
-Result<> dropVolumeMaps(const std::string& containersDir, const std::string& id);
+// Unmounts and removes the container's volume-maps/; fine when absent.
+Result<> dropVolumeMaps(const Paths& paths, const std::string& id);
 
 // Unmounts it; fine when not mounted.
-Result<> unmountRootfs(const std::string& containersDir, const std::string& id);
+Result<> unmountRootfs(const Paths& paths, const std::string& id);
 // Unmounts and deletes the container's directory.
+Result<> removeContainerDir(const Paths& paths, const std::string& id);
+
+// The same, for callers that still pass <root>/containers (lifecycle/, until
+// it holds a Paths); `containersDir` must be Paths::containersDir() of a root.
+Result<std::string> mountRootfs(const std::string& containersDir, const std::string& id,
+                                const std::vector<std::string>& lowers, const IdMappedLayers* idmap = nullptr);
+Result<> dropVolumeMaps(const std::string& containersDir, const std::string& id);
+Result<> unmountRootfs(const std::string& containersDir, const std::string& id);
 Result<> removeContainerDir(const std::string& containersDir, const std::string& id);
 
 }  // namespace crix::storage

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 TEST(ContentStore, CommitsOnlyVerifiedBlobs) {
   test::TempDir dir;
-  auto store = std::move(*ContentStore::open(dir.path()));
+  auto store = std::move(*ContentStore::open(Paths(dir.path(), "")));
   std::string data = "hello blob";
   std::string digest = sha256(data);
   ASSERT_TRUE(store->put(digest, data));
@@ -42,14 +42,14 @@ TEST(ContentStore, CommitsOnlyVerifiedBlobs) {
 TEST(ContentStore, InterruptedWritesAreRemovedAtOpen) {
   test::TempDir dir;
   {
-    auto store = std::move(*ContentStore::open(dir.path()));
+    auto store = std::move(*ContentStore::open(Paths(dir.path(), "")));
     auto w = *store->writer(sha256("x"), 1);
     ASSERT_TRUE(w->write("x", 1));
     fs::copy_file(fs::directory_iterator(dir / "content/ingest")->path(), dir / "content/ingest/leftover");
   }
-  auto store = std::move(*ContentStore::open(dir.path()));
+  auto store = std::move(*ContentStore::open(Paths(dir.path(), "")));
   EXPECT_TRUE(fs::is_empty(dir / "content/ingest"));
-  EXPECT_EQ(store->root(), dir.path());
+  EXPECT_EQ(store->paths().root(), dir.path());
   EXPECT_FALSE(store->read("nonsense"));
 }
 

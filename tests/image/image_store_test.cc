@@ -22,8 +22,8 @@ namespace {
 TEST(ImageStore, AsksForLayersInUseWithTheDatabaseUnlocked) {
   test::TempDir dir;
   auto db = std::move(*store::StateStore::open(dir / "crix.db"));
-  auto content = std::move(*ContentStore::open(dir / "content"));
-  auto layers = std::move(*storage::LayerStore::open(dir / "layers", 0, {}));
+  auto content = std::move(*ContentStore::open(Paths(dir / "content", "")));
+  auto layers = std::move(*storage::LayerStore::open(Paths(dir / "layers", ""), 0, {}));
   RegistryClient registry({});
   metrics::Registry metrics;
   ImageStore images(*db, *content, *layers, registry, {}, metrics);

@@ -35,7 +35,7 @@ struct Call {
 class CniTest : public ::testing::Test {
  protected:
   CniTest() {
-    for (const char* d : {"conf", "bin", "cache", "calls", "fail"}) fs::create_directories(dir_ / d);
+    for (const char* d : {"conf", "bin", "calls", "fail"}) fs::create_directories(dir_ / d);
     for (const char* name : {"rec-a", "rec-b"}) plugin(name);
   }
 
@@ -89,7 +89,7 @@ class CniTest : public ::testing::Test {
   }
 
   CniNetwork network(std::chrono::milliseconds statusCacheFor = std::chrono::milliseconds(0)) {
-    return CniNetwork(dir_ / "conf", {dir_ / "bin"}, dir_ / "cache", statusCacheFor);
+    return CniNetwork(dir_ / "conf", {dir_ / "bin"}, Paths(dir_.path(), ""), statusCacheFor);
   }
   static Attachment attachment(const std::string& id = "ctr1") {
     Attachment a;

@@ -70,7 +70,7 @@ class LayerStoreTest : public ::testing::Test {
     tar_ = test::TarBuilder().file("hello", "world").finish();
     blob_ = dir_.write("blob.tar", tar_);
     diffId_ = sha256Of(tar_);
-    store_ = std::move(*LayerStore::open(dir_ / "root", 0, {}));
+    store_ = std::move(*LayerStore::open(Paths(dir_ / "root", ""), 0, {}));
   }
   test::TempDir dir_;
   std::string tar_, blob_, diffId_;
@@ -134,7 +134,7 @@ TEST_F(LayerStoreTest, SweepAndRestartCleanUp) {
   EXPECT_TRUE(store_->has(diffId_));
   EXPECT_EQ(store_->sweep({}), 1);
   EXPECT_FALSE(store_->has(diffId_));
-  store_ = std::move(*LayerStore::open(dir_ / "root", 0, {}));
+  store_ = std::move(*LayerStore::open(Paths(dir_ / "root", ""), 0, {}));
   EXPECT_FALSE(fs::exists(dir_ / "root/layers/tmp-interrupted"));
 }
 

@@ -14,6 +14,7 @@
 
 #include "cgroups/controllers.h"
 #include "common/log.h"
+#include "common/paths.h"
 #include "common/version.h"
 #include "image/content_store.h"
 #include "image/image_store.h"
@@ -98,20 +99,21 @@ int runDaemon(const config::Config& cfg) {
   // One registry for the process, handed to whatever records; it outlives them all.
   metrics::Registry metricRegistry;
   metrics::addProcessCollector(metricRegistry);
-  for (const auto& dir : {cfg.root, cfg.root + "/containers", cfg.stateDir}) {
+  const Paths paths = cfg.paths();
+  for (const auto& dir : {paths.root(), paths.containersDir(), paths.stateDir()}) {
     if (auto made = sys::mkdirAll(dir, 0711); !made) return failStartup(made.error());
   }
   // One daemon per root: a second one would corrupt the database and race
   // on every container.
-  auto lock = sys::FileLock::acquire(cfg.root + "/crix.lock");
+  auto lock = sys::FileLock::acquire(paths.lockFile());
   if (!lock) return failStartup(lock.error().wrap("root " + cfg.root + " is in use by another crixd"));
 
-  auto store = store::StateStore::open(cfg.databasePath());
+  auto store = store::StateStore::open(paths.database());
   if (!store) return failStartup(store.error());
 
-  auto content = image::ContentStore::open(cfg.root);
+  auto content = image::ContentStore::open(paths);
   if (!content) return failStartup(content.error());
-  auto layers = storage::LayerStore::open(cfg.root, cfg.maxLayerSize, {.allowDevices = cfg.allowDeviceNodes});
+  auto layers = storage::LayerStore::open(paths, cfg.maxLayerSize, {.allowDevices = cfg.allowDeviceNodes});
   if (!layers) return failStartup(layers.error());
   image::RegistryClient registry(registryOptions(cfg));
   image::ImageStore images(**store, **content, **layers, registry,
@@ -121,7 +123,7 @@ int runDaemon(const config::Config& cfg) {
 
   if (auto claimed = sys::claimSocketPath(cfg.listen); !claimed) return failStartup(claimed.error());
 
-  network::CniNetwork cni(cfg.cniConfigDir, cfg.cniPluginDirs, cfg.root + "/cni");
+  network::CniNetwork cni(cfg.cniConfigDir, cfg.cniPluginDirs, paths);
   lifecycle::TimedNetwork network(cni, metricRegistry);
   auto runtimes = lifecycle::Runtimes::create(cfg, metricRegistry);
   if (!runtimes) return failStartup(runtimes.error());
@@ -142,7 +144,7 @@ int runDaemon(const config::Config& cfg) {
   pods.setEvents(&events);
   containers.setEvents(&events);
   auto exitMonitor =
-      lifecycle::ExitMonitor::start(cfg.stateDir + "/exits", [&](const std::string& id) { containers.onExit(id); });
+      lifecycle::ExitMonitor::start(paths.exitsDir(), [&](const std::string& id) { containers.onExit(id); });
   if (!exitMonitor) return failStartup(exitMonitor.error());
   containers.exitsWatched();
   pods.setContainerHook([&](const std::string& pod, bool remove) { return containers.forPod(pod, remove); });
@@ -179,7 +181,7 @@ int runDaemon(const config::Config& cfg) {
   lifecycle::RuntimeHealth health(cfg, network, controllers);
   server::RuntimeService runtimeService(cfg, health, pods, containers, **streamingServer);
   runtimeService.setEvents(&events);
-  server::ImageService imageService(images, containers, cfg.root + "/containers");
+  server::ImageService imageService(images, containers, paths);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + cfg.listen, grpc::InsecureServerCredentials());
