@@ -25,6 +25,7 @@
 #include "lifecycle/pod_manager.h"
 #include "lifecycle/recovery.h"
 #include "lifecycle/runtime_health.h"
+#include "lifecycle/startup.h"
 #include "metrics/exposition.h"
 #include "metrics/metrics_server.h"
 #include "metrics/process_metrics.h"
@@ -130,41 +131,47 @@ int runDaemon(const config::Config& cfg) {
   const cgroups::Controllers controllers = cgroups::probeHostControllers();
   logControllers(controllers);
   lifecycle::Infra infra(cfg, images, **layers, **runtimes);
-  // Recovery, before serving: helpers of the previous crixd die first, then
-  // half-done operations are finished or undone from their rows, then what
-  // no row owns is swept (lifecycle/recovery.h).
-  auto recoveryStarted = std::chrono::steady_clock::now();
-  int strays = lifecycle::killStrayHelpers(cfg);
   lifecycle::PodManager pods(cfg, **store, network, infra, metricRegistry);
-  if (auto loaded = pods.load(); !loaded) return failStartup(loaded.error().wrap("load pods"));
   lifecycle::ContainerManager containers(cfg, **store, pods, images, **layers, **runtimes, controllers);
-  if (auto loaded = containers.load(); !loaded) return failStartup(loaded.error().wrap("load containers"));
   images.setLayersInUse([&] { return containers.layersInUse(); });
   lifecycle::EventBus events;
   pods.setEvents(&events);
   containers.setEvents(&events);
-  auto exitMonitor =
-      lifecycle::ExitMonitor::start(paths.exitsDir(), [&](const std::string& id) { containers.onExit(id); });
-  if (!exitMonitor) return failStartup(exitMonitor.error());
-  containers.exitsWatched();
   pods.setContainerHook([&](const std::string& pod, bool remove) { return containers.forPod(pod, remove); });
-  if (auto recovered = pods.recover(); !recovered) return failStartup(recovered.error().wrap("recover pods"));
-  lifecycle::KnownObjects known;
-  auto podList = pods.list({});
-  auto containerList = containers.list({});
-  for (const auto& p : podList) {
-    known.pods.insert(p.id);
-    if (p.state == lifecycle::SandboxState::Ready && !p.netnsPath.empty()) known.networked.insert(p.id);
-  }
-  for (const auto& c : containerList) known.containers.insert(c.id);
-  int orphans = lifecycle::sweepOrphans(cfg, network, **runtimes, known);
-  log::info("recovered", {{"pods", podList.size()},
-                          {"containers", containerList.size()},
-                          {"stray_helpers", strays},
-                          {"orphans", orphans},
-                          {"recovery_us", std::chrono::duration_cast<std::chrono::microseconds>(
-                                              std::chrono::steady_clock::now() - recoveryStarted)
-                                              .count()}});
+  // Recovery, before serving, in the order lifecycle/startup.h draws.
+  std::unique_ptr<lifecycle::ExitMonitor> exitMonitor;
+  auto recovered = lifecycle::recoverAtStartup({
+      .killStrayHelpers = [&] { return lifecycle::killStrayHelpers(cfg); },
+      .loadPods = [&] { return pods.load(); },
+      .loadContainers = [&] { return containers.load(); },
+      .watchExits = [&]() -> Result<> {
+        exitMonitor =
+            TRY(lifecycle::ExitMonitor::start(paths.exitsDir(), [&](const std::string& id) { containers.onExit(id); }));
+        containers.exitsWatched();
+        return {};
+      },
+      .recoverPods = [&] { return pods.recover(); },
+      .knownObjects =
+          [&] {
+            lifecycle::KnownObjects known;
+            for (const auto& p : pods.list({})) {
+              known.pods.insert(p.id);
+              if (p.state == lifecycle::SandboxState::Ready && !p.netnsPath.empty()) known.networked.insert(p.id);
+            }
+            for (const auto& c : containers.list({})) known.containers.insert(c.id);
+            return known;
+          },
+      .sweepOrphans =
+          [&](const lifecycle::KnownObjects& known) {
+            return lifecycle::sweepOrphans(cfg, network, **runtimes, known);
+          },
+  });
+  if (!recovered) return failStartup(recovered.error());
+  log::info("recovered", {{"pods", recovered->pods},
+                          {"containers", recovered->containers},
+                          {"stray_helpers", recovered->strayHelpers},
+                          {"orphans", recovered->orphans},
+                          {"recovery_us", recovered->took.count()}});
   addStateCollector(metricRegistry, pods, containers);
   // Pods that outlived the previous crixd get their networks checked
   // (CNI CHECK) beside serving, not before it; the thread stops and joins
