@@ -23,8 +23,6 @@ class ContentStore {
  public:
   // Creates the directories and removes leftovers of interrupted writes.
   static Result<std::unique_ptr<ContentStore>> open(Paths paths);
-  // The same under `root` (tests/lifecycle/manager_fixture.cc, until it holds a Paths).
-  static Result<std::unique_ptr<ContentStore>> open(const std::string& root) { return open(Paths(root, "")); }
 
   std::string path(const std::string& digest) const;
   // The layout these blobs live in.

@@ -40,8 +40,11 @@ Result<> applyHandlerRules(const config::Config& cfg, const Runtimes& runtimes, 
 }
 
 int clampOomScoreAdj(int wanted) {
-  auto own = sys::readFile("/proc/self/oom_score_adj");
-  int mine = own ? std::atoi(own->c_str()) : -1000;
+  // crixd's own does not change while it runs: read once.
+  static const int mine = [] {
+    auto own = sys::readFile("/proc/self/oom_score_adj");
+    return own ? std::atoi(own->c_str()) : -1000;
+  }();
   return std::max(wanted, mine);
 }
 

@@ -25,10 +25,6 @@ namespace crix::storage {
 class LayerStore {
  public:
   static Result<std::unique_ptr<LayerStore>> open(Paths paths, int64_t maxLayerBytes, UnpackOptions opts);
-  // The same under `root` (tests/lifecycle/manager_fixture.cc, until it holds a Paths).
-  static Result<std::unique_ptr<LayerStore>> open(const std::string& root, int64_t maxLayerBytes, UnpackOptions opts) {
-    return open(Paths(root, ""), maxLayerBytes, opts);
-  }
 
   const Paths& paths() const { return paths_; }
   std::string diffPath(const std::string& chainId) const;

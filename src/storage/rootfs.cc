@@ -75,14 +75,6 @@ void dropIdMapped(const std::string& dir) {
   (void)dropMountedEntries(dir);
 }
 
-// The root whose containersDir() is `containersDir`.
-Result<Paths> rootOf(const std::string& containersDir) {
-  std::string suffix = Paths("", "").containersDir();
-  if (!containersDir.ends_with(suffix))
-    return fail(Code::Internal, containersDir + " is not the containers directory of a crix root");
-  return Paths(containersDir.substr(0, containersDir.size() - suffix.size()), "");
-}
-
 }  // namespace
 
 Result<std::string> mountRootfs(const Paths& paths, const std::string& id, const std::vector<std::string>& lowers,
@@ -151,20 +143,6 @@ Result<> removeContainerDir(const Paths& paths, const std::string& id) {
   std::filesystem::remove_all(paths.containerDir(id), ec);
   if (ec) return fail(Code::Internal, "remove container dir " + id + ": " + ec.message());
   return {};
-}
-
-Result<std::string> mountRootfs(const std::string& containersDir, const std::string& id,
-                                const std::vector<std::string>& lowers, const IdMappedLayers* idmap) {
-  return mountRootfs(TRY(rootOf(containersDir)), id, lowers, idmap);
-}
-Result<> dropVolumeMaps(const std::string& containersDir, const std::string& id) {
-  return dropVolumeMaps(TRY(rootOf(containersDir)), id);
-}
-Result<> unmountRootfs(const std::string& containersDir, const std::string& id) {
-  return unmountRootfs(TRY(rootOf(containersDir)), id);
-}
-Result<> removeContainerDir(const std::string& containersDir, const std::string& id) {
-  return removeContainerDir(TRY(rootOf(containersDir)), id);
 }
 
 }  // namespace crix::storage

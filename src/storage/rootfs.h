@@ -43,12 +43,4 @@ Result<> unmountRootfs(const Paths& paths, const std::string& id);
 // Unmounts and deletes the container's directory.
 Result<> removeContainerDir(const Paths& paths, const std::string& id);
 
-// The same, for callers that still pass <root>/containers (lifecycle/, until
-// it holds a Paths); `containersDir` must be Paths::containersDir() of a root.
-Result<std::string> mountRootfs(const std::string& containersDir, const std::string& id,
-                                const std::vector<std::string>& lowers, const IdMappedLayers* idmap = nullptr);
-Result<> dropVolumeMaps(const std::string& containersDir, const std::string& id);
-Result<> unmountRootfs(const std::string& containersDir, const std::string& id);
-Result<> removeContainerDir(const std::string& containersDir, const std::string& id);
-
 }  // namespace crix::storage
