@@ -156,6 +156,18 @@ std::string Paths::usernsDir() const {
 std::string Paths::podUserns(std::string_view podId) const {
   return join(usernsDir(), podId);
 }
+std::string Paths::ipcnsDir() const {
+  return join(stateDir_, "ipcns");
+}
+std::string Paths::podIpcns(std::string_view podId) const {
+  return join(ipcnsDir(), podId);
+}
+std::string Paths::utsnsDir() const {
+  return join(stateDir_, "utsns");
+}
+std::string Paths::podUtsns(std::string_view podId) const {
+  return join(utsnsDir(), podId);
+}
 
 std::string Paths::exitsDir() const {
   return join(stateDir_, "exits");

@@ -44,6 +44,10 @@
 //   │   └── <pod-id>                podNetns(podId)         a pinned network namespace (bind mount)
 //   ├── userns/                     usernsDir()
 //   │   └── <pod-id>                podUserns(podId)        a pinned user namespace, for pods asking one
+//   ├── ipcns/                      ipcnsDir()
+//   │   └── <pod-id>                podIpcns(podId)         the pod's pinned IPC namespace, unless the host's
+//   ├── utsns/                      utsnsDir()
+//   │   └── <pod-id>                podUtsns(podId)         the pod's pinned UTS namespace (its hostname)
 //   ├── exits/                      exitsDir()              conmon's --exit-dir
 //   │   └── <id>                    exitFile(id)            the exit code, written when the container ends
 //   ├── attach/                     attachDir()             conmon's --socket-dir-path
@@ -146,6 +150,10 @@ class Paths {
   std::string podNetns(std::string_view podId) const;
   std::string usernsDir() const;
   std::string podUserns(std::string_view podId) const;
+  std::string ipcnsDir() const;
+  std::string podIpcns(std::string_view podId) const;
+  std::string utsnsDir() const;
+  std::string podUtsns(std::string_view podId) const;
 
   std::string exitsDir() const;
   std::string exitFile(std::string_view id) const;

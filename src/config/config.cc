@@ -284,6 +284,7 @@ Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin
                                 {"tolerate_missing_hugetlb_controller", boolean(origin, next.tolerateMissingHugetlb)},
                                 {"enable_unprivileged_ports", boolean(origin, next.unprivilegedPorts)},
                                 {"enable_unprivileged_icmp", boolean(origin, next.unprivilegedIcmp)},
+                                {"pod_stop_grace_period", duration(origin, next.podStopGracePeriod)},
                                 {"kubelet_pods_dir", absPath(origin, next.kubeletPodsDir)}});
                          })},
        {"runtimes",
@@ -369,6 +370,8 @@ Result<> validate(const Config& cfg) {
                                            "\" is not a configured runtime handler (known: " + known + ")");
   }
   if (cfg.shutdownTimeout.count() < 0) return fail(Code::InvalidArgument, "shutdown_timeout: must not be negative");
+  if (cfg.podStopGracePeriod.count() < 0)
+    return fail(Code::InvalidArgument, "runtime.pod_stop_grace_period: must not be negative");
   return {};
 }
 
@@ -411,6 +414,7 @@ toml::table toTable(const Config& cfg) {
                               {"tolerate_missing_hugetlb_controller", cfg.tolerateMissingHugetlb},
                               {"enable_unprivileged_ports", cfg.unprivilegedPorts},
                               {"enable_unprivileged_icmp", cfg.unprivilegedIcmp},
+                              {"pod_stop_grace_period", formatDuration(cfg.podStopGracePeriod)},
                               {"kubelet_pods_dir", cfg.kubeletPodsDir}}},
       {"runtimes", runtimes},
       {"network", toml::table{{"cni_config_dir", cfg.cniConfigDir}, {"cni_plugin_dirs", list(cfg.cniPluginDirs)}}},

@@ -65,6 +65,11 @@ struct Config {
   // and net.ipv4.ping_group_range="0 2147483647" (containerd 2's defaults)
   // unless their own sysctls say otherwise.
   bool unprivilegedPorts = true, unprivilegedIcmp = true;
+  // How long StopPodSandbox waits for containers still running after it
+  // sent each its stop signal; then SIGKILL. 0: SIGKILL at once, as
+  // containerd does (the kubelet stops every container with its own grace
+  // period before it stops the pod).
+  std::chrono::milliseconds podStopGracePeriod{0};
   std::map<std::string, RuntimeHandler> runtimes = {{"runc", {.path = "runc"}}};
   // Where the kubelet keeps pod volumes (<dir>/<pod uid>/volumes/<plugin>/<name>),
   // for gVisor's mount hints.

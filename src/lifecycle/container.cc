@@ -107,7 +107,8 @@ json configToJson(const ContainerConfig& k) {
           {"oomScoreAdj", k.oomScoreAdj},
           {"maskedPaths", k.maskedPaths},
           {"readonlyPaths", k.readonlyPaths},
-          {"seccompProfile", k.seccompProfile}};
+          {"seccompProfile", k.seccompProfile},
+          {"stopSignal", k.stopSignal}};
 }
 
 ContainerConfig configFromJson(const json& k) {
@@ -147,6 +148,7 @@ ContainerConfig configFromJson(const json& k) {
   cfg.maskedPaths = k.value("maskedPaths", Strings{});
   cfg.readonlyPaths = k.value("readonlyPaths", Strings{});
   cfg.seccompProfile = k.value("seccompProfile", "");
+  cfg.stopSignal = k.value("stopSignal", 0);
   return cfg;
 }
 
@@ -172,7 +174,8 @@ std::string toJson(const Container& c) {
               {"handler", c.handler},
               {"cgroupsPath", c.cgroupsPath},
               {"pid", c.pid},
-              {"droppedLimits", c.droppedLimits}}
+              {"droppedLimits", c.droppedLimits},
+              {"stopSignal", c.stopSignal}}
       .dump();
 }
 
@@ -203,6 +206,7 @@ Result<Container> containerFromJson(const std::string& text) {
     c.cgroupsPath = j.value("cgroupsPath", "");
     c.pid = j.value("pid", 0);
     c.droppedLimits = j.value("droppedLimits", std::vector<std::string>{});
+    c.stopSignal = j.value("stopSignal", SIGTERM);  // rows from before stop signals: SIGTERM
     return c;
   } catch (const json::exception& e) {
     return fail(Code::Internal, std::string("corrupt container record: ") + e.what());

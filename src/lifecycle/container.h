@@ -13,6 +13,7 @@
 // rolls it back (ContainerManager::load).
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -51,6 +52,7 @@ struct ContainerConfig {
   int64_t oomScoreAdj = 0;
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
   std::string seccompProfile;  // "", unconfined, runtime/default, docker/default, localhost/<path>
+  int stopSignal = 0;          // as asked for; 0: the runtime's default (the image's, else SIGTERM)
   bool operator==(const ContainerConfig&) const = default;
 };
 
@@ -71,6 +73,9 @@ struct Container {
   // The asked-for limits the host's cgroups cannot enforce, left out of the
   // spec (lifecycle/enforceable.h), one line each.
   std::vector<std::string> droppedLimits;
+  // What StopContainer and StopPodSandbox send first: the config's, else
+  // the image's StopSignal, else SIGTERM (resolved at CreateContainer).
+  int stopSignal = SIGTERM;
   bool operator==(const Container&) const = default;
 };
 

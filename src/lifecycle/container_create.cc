@@ -157,6 +157,7 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
   auto seccomp = TRY(security::parseSeccompPath(cc.seccompProfile));
   auto img = images_.find(cc.image);
   if (!img) return fail(Code::NotFound, "image \"" + cc.image + "\" is not present; pull it first");
+  int stopSignal = TRY(stopSignalFor(cc, img->parsed));
   oci::OciRuntime* runtime = TRY(runtimes_.get(pod.handler));
 
   Container c;
@@ -169,6 +170,7 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
   c.createdAt = nowNs();
   c.name = containerName(cc, pod.config.metadata.name, pod.config.metadata.ns, pod.config.metadata.uid);
   c.droppedLimits = droppedLimits;
+  c.stopSignal = stopSignal;
   if (!droppedLimits.empty()) {
     std::string lines;
     for (const auto& d : droppedLimits) lines += (lines.empty() ? "" : "; ") + d;
@@ -191,8 +193,8 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
   std::vector<std::string> lowers;
   for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
   auto idmap = podIdMappedLayers(pod);
-  std::string rootfs = TRY(storage::mountRootfs(paths_, c.id, lowers, idmap ? &*idmap : nullptr));
-  undo.push([this, id = c.id] { (void)storage::removeContainerDir(paths_, id); });
+  std::string rootfs = TRY(host_.mountRootfs(c.id, lowers, idmap ? &*idmap : nullptr));
+  undo.push([this, id = c.id] { (void)host_.removeContainerDir(id); });
   TRY(checkpoint("ctr-after-rootfs", abandoned));
 
   // What the mapping needs from the host: the user in the container's own

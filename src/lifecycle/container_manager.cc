@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "cgroups/cleanup.h"
@@ -49,7 +50,7 @@ int64_t processStartedNs(int pid) {
 
 ContainerManager::ContainerManager(const config::Config& cfg, store::StateStore& db, PodManager& pods,
                                    image::ImageStore& images, storage::LayerStore& layers, Runtimes& runtimes,
-                                   const cgroups::Controllers& controllers)
+                                   const cgroups::Controllers& controllers, HostOps& host)
     : cfg_(cfg),
       paths_(cfg.paths()),
       db_(db),
@@ -57,7 +58,8 @@ ContainerManager::ContainerManager(const config::Config& cfg, store::StateStore&
       images_(images),
       layers_(layers),
       runtimes_(runtimes),
-      controllers_(controllers) {}
+      controllers_(controllers),
+      host_(host) {}
 
 Result<> ContainerManager::load() {
   std::vector<store::ContainerRecord> records;
@@ -96,32 +98,35 @@ Result<> ContainerManager::undoCreate(const Container& c) {
   if (!runtime->remove(c.id, true)) {
     // A runtime killed mid-create leaves its init waiting in the cgroup,
     // and state that delete may refuse until that process is gone.
-    if (ownCgroup) TRY(cgroups::destroyCgroup(c.cgroupsPath));
+    if (ownCgroup) TRY(host_.destroyCgroup(c.cgroupsPath));
     TRY(runtime->remove(c.id, true));
   }
-  if (ownCgroup) TRY(cgroups::destroyCgroup(c.cgroupsPath));
+  if (ownCgroup) TRY(host_.destroyCgroup(c.cgroupsPath));
   // conmon reaps the container and exits by itself; killed first, it would
   // leave the container's process to an init that may not reap it.
   for (int i = 0; i < 100 && conmonPid(c) > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (int conmon = conmonPid(c); conmon > 0) ::kill(conmon, SIGKILL);
-  ::unlink(paths_.exitFile(c.id).c_str());
-  TRY(storage::removeContainerDir(paths_, c.id));
-  std::error_code ec;
-  fs::remove_all(c.bundle, ec);
-  fs::remove_all(paths_.attachLink(c.id), ec);
+  TRY(removeArtifacts(c));
   TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); }));
   log::info("rolled back half-created container", {{"container", c.name}, {"id", c.id}});
   return {};
 }
 
+Result<std::string> ContainerManager::runtimeSpec(const Container& c) const {
+  return sys::readFile(Paths::bundleSpec(c.bundle));
+}
+
+Result<> ContainerManager::removeArtifacts(const Container& c) {
+  ::unlink(paths_.exitFile(c.id).c_str());
+  TRY(host_.removeContainerDir(c.id));
+  std::error_code ec;
+  fs::remove_all(c.bundle, ec);
+  fs::remove_all(paths_.attachLink(c.id), ec);  // conmon's, left when it exits
+  return {};
+}
+
 int ContainerManager::conmonPid(const Container& c) const {
-  auto text = sys::readFile(Paths::bundleConmonPidFile(c.bundle));
-  if (!text || text->empty()) return 0;
-  int pid = std::atoi(text->c_str());
-  if (pid <= 0) return 0;
-  // A recycled pid runs something else: conmon's command line names the container.
-  auto args = sys::processArgs(pid);
-  return isConmon(args) && argAfter(args, "-c") == c.id ? pid : 0;
+  return host_.conmonPid(c.id, c.bundle);
 }
 
 void ContainerManager::reconcile(ContainerEntry& e) {
@@ -324,7 +329,7 @@ Result<> ContainerManager::stop(const std::string& idOrPrefix, std::chrono::seco
       return {};
     }
     e->setOp(ContainerOp::Stopping);
-    if (timeout.count() > 0) (void)runtime->kill(c.id, SIGTERM);
+    if (timeout.count() > 0) (void)runtime->kill(c.id, c.stopSignal);
   }
   // The op lock is free while we wait: a Remove or a shorter Stop may act meanwhile.
   struct Done {
@@ -357,11 +362,7 @@ Result<> ContainerManager::remove(const std::string& idOrPrefix) {
     auto removed = [&]() -> Result<> {
       oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
       TRY(runtime->remove(c.id, true));
-      ::unlink(paths_.exitFile(c.id).c_str());
-      TRY(storage::removeContainerDir(paths_, c.id));
-      std::error_code ec;
-      fs::remove_all(c.bundle, ec);
-      fs::remove_all(paths_.attachLink(c.id), ec);  // conmon's, left when it exits
+      TRY(removeArtifacts(c));
       return e->retire([&]() -> Result<> {
         return db_.write([&](store::Tables& t) -> Result<> { return t.deleteContainer(c.id).map([](bool) {}); });
       });
@@ -503,7 +504,17 @@ std::set<std::string> ContainerManager::layersInUse() const {
 Result<> ContainerManager::forPod(const std::string& podId, bool removeToo) {
   ContainerFilter f;
   f.podId = podId;
-  for (const auto& c : list(f)) {
+  auto containers = list(f);
+  auto grace = std::chrono::ceil<std::chrono::seconds>(cfg_.podStopGracePeriod);
+  if (grace.count() > 0) {
+    // Each its stop signal at once, then one grace period for them all.
+    std::vector<std::future<Result<>>> stops;
+    for (const auto& c : containers)
+      if (c.state == ContainerState::Running)
+        stops.push_back(std::async(std::launch::async, [this, id = c.id, grace] { return stop(id, grace); }));
+    for (auto& s : stops) TRY(s.get());
+  }
+  for (const auto& c : containers) {
     TRY(stop(c.id, std::chrono::seconds(0)));
     if (removeToo) TRY(remove(c.id));
   }

@@ -71,7 +71,8 @@ class ContainerManager {
   // `controllers`: what the host's cgroups let the runtime enforce (probed
   // once at start-up); limits beyond it are left out of the specs.
   ContainerManager(const config::Config& cfg, store::StateStore& db, PodManager& pods, image::ImageStore& images,
-                   storage::LayerStore& layers, Runtimes& runtimes, const cgroups::Controllers& controllers);
+                   storage::LayerStore& layers, Runtimes& runtimes, const cgroups::Controllers& controllers,
+                   HostOps& host);
 
   // Loads containers from the store, rolls back those a crash caught in
   // CreateContainer and reconciles the rest with what really runs
@@ -110,6 +111,8 @@ class ContainerManager {
                                                          const oci::ExecStreamOptions& opts);
   Result<std::unique_ptr<oci::StreamProcess>> attach(const std::string& id);
   Result<ContainerStats> stats(const std::string& id);
+  // The OCI spec in the container's bundle, as the runtime got it.
+  Result<std::string> runtimeSpec(const Container& c) const;
   // The containers' writable layers together, for ImageFsInfo's container
   // figure: each layer's last measure when younger than 10 s, else measured
   // now (the kubelet asks every 10 s; ContainerStats measures too).
@@ -135,6 +138,10 @@ class ContainerManager {
   // Start-up: brings a loaded container in line with conmon, the runtime
   // and the exit file.
   void reconcile(ContainerEntry& e);
+  // What a container leaves on the host once the runtime deleted it (its
+  // exit file, rootfs and writable layer, bundle, attach link), for
+  // RemoveContainer and the undo of a CreateContainer alike.
+  Result<> removeArtifacts(const Container& c);
   // The pid of the container's conmon while it lives (checked against its
   // command line, so a recycled pid is not taken for it), else 0.
   int conmonPid(const Container& c) const;
@@ -155,6 +162,7 @@ class ContainerManager {
   storage::LayerStore& layers_;
   Runtimes& runtimes_;
   const cgroups::Controllers& controllers_;
+  HostOps& host_;
 
   ContainerStore store_;
   InFlight creating_;  // CreateContainer calls running, by container name

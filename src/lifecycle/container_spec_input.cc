@@ -1,7 +1,9 @@
 #include "lifecycle/container_spec_input.h"
 
 #include <algorithm>
+#include <csignal>
 
+#include "common/signals.h"
 #include "lifecycle/infra.h"
 #include "lifecycle/runtimes.h"
 #include "spec/gvisor_mounts.h"
@@ -31,6 +33,14 @@ std::vector<std::string> imageVolumesToMake(const ContainerConfig& cc, const ima
   return out;
 }
 
+Result<int> stopSignalFor(const ContainerConfig& cc, const image::ImageConfig& img) {
+  if (cc.stopSignal != 0) return cc.stopSignal;
+  if (img.stopSignal.empty()) return SIGTERM;
+  auto n = signalNumber(img.stopSignal);
+  if (!n) return fail(Code::InvalidArgument, "the image's StopSignal \"" + img.stopSignal + "\" is no signal");
+  return *n;
+}
+
 Result<spec::ContainerSpecInput> containerSpecInput(const ContainerConfig& cc, const image::ImageConfig& img,
                                                     const Sandbox& pod, const config::RuntimeHandler& handler,
                                                     const HostFacts& host) {
@@ -51,13 +61,17 @@ Result<spec::ContainerSpecInput> containerSpecInput(const ContainerConfig& cc, c
   in.netnsPath = pod.netnsPath;
   in.userns = podUserns(pod);
   in.hostIpc = pod.config.ipc == NamespaceMode::Node;
+  // The pod's pinned IPC and UTS namespaces; pods from before crix pinned
+  // them share the infra container's IPC, if they have one.
+  in.ipcnsPath = in.hostIpc ? "" : pod.ipcnsPath;
+  in.utsnsPath = pod.utsnsPath;
   in.hostPid = cc.pidMode == static_cast<int>(NamespaceMode::Node);
   // Under gVisor the sandbox decides the namespaces: the infra's host pid
   // is the sandbox's, not a process whose namespaces a container could join.
   if (pod.infra && pod.infraPid > 0 && !isSandboxed(handler)) {
     if (cc.pidMode == static_cast<int>(NamespaceMode::Pod))
       in.pidnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/pid";
-    if (!in.hostIpc) in.ipcnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/ipc";
+    if (!in.hostIpc && in.ipcnsPath.empty()) in.ipcnsPath = "/proc/" + std::to_string(pod.infraPid) + "/ns/ipc";
   }
   // The pod's files, unless a CRI mount takes their place.
   const auto& p = host.paths;

@@ -47,6 +47,11 @@ std::string requestedUser(const ContainerConfig& cc, const image::ImageConfig& i
 // by a CRI mount.
 std::vector<std::string> imageVolumesToMake(const ContainerConfig& cc, const image::ImageConfig& img);
 
+// The signal that stops the container: the config's (KEP-4960), else the
+// image's StopSignal, else SIGTERM. An image's that names no signal is
+// InvalidArgument.
+Result<int> stopSignalFor(const ContainerConfig& cc, const image::ImageConfig& img);
+
 Result<spec::ContainerSpecInput> containerSpecInput(const ContainerConfig& cc, const image::ImageConfig& img,
                                                     const Sandbox& pod, const config::RuntimeHandler& handler,
                                                     const HostFacts& host);

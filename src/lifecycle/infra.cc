@@ -83,8 +83,8 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   std::vector<std::string> lowers;
   for (auto it = img->chainIds.rbegin(); it != img->chainIds.rend(); ++it) lowers.push_back(layers_.diffPath(*it));
   auto idmap = podIdMappedLayers(s);
-  std::string rootfs = TRY(storage::mountRootfs(paths_, s.id, lowers, idmap ? &*idmap : nullptr));
-  undo.push([this, id = s.id] { (void)storage::removeContainerDir(paths_, id); });
+  std::string rootfs = TRY(host_.mountRootfs(s.id, lowers, idmap ? &*idmap : nullptr));
+  undo.push([this, id = s.id] { (void)host_.removeContainerDir(id); });
   TRY(faultPoint("pod-after-infra-rootfs"));
   s.startup.lap("rootfs");
 
@@ -103,6 +103,8 @@ Result<> Infra::start(Sandbox& s, Rollback& undo) {
   in.netnsPath = s.netnsPath;
   in.userns = podUserns(s);
   in.hostIpc = s.config.ipc == NamespaceMode::Node;
+  in.ipcnsPath = s.ipcnsPath;
+  in.utsnsPath = s.utsnsPath;
   in.hostPid = s.config.pid == NamespaceMode::Node;
   if (!in.hostIpc) in.shmPath = paths_.podShm(s.id);
   in.cgroupsPath = cgroupsPathFor(cfg_, s.config.cgroupParent, s.id);
@@ -159,7 +161,7 @@ Result<> Infra::stop(const Sandbox& s) {
     // Caught before the runtime created it (recovery): a runtime process
     // killed mid-create leaves its init in the cgroup and maybe no state.
     (void)runtime->remove(s.id, true);
-    if (cfg_.cgroupDriver != "systemd") TRY(cgroups::destroyCgroup(cgroupsPathFor(cfg_, s.config.cgroupParent, s.id)));
+    if (cfg_.cgroupDriver != "systemd") TRY(host_.destroyCgroup(cgroupsPathFor(cfg_, s.config.cgroupParent, s.id)));
   }
   // The pause process holds no state: it is killed, not asked.
   auto st = runtime->state(s.id);
@@ -174,14 +176,14 @@ Result<> Infra::stop(const Sandbox& s) {
   TRY(runtime->remove(s.id, true));
   ::unlink(paths_.exitFile(s.id).c_str());
   ::unlink(paths_.attachLink(s.id).c_str());  // conmon's link to the bundle
-  return storage::unmountRootfs(paths_, s.id);
+  return host_.unmountRootfs(s.id);
 }
 
 Result<> Infra::remove(const Sandbox& s) {
   if (!s.infra) return {};
   std::error_code ec;
   std::filesystem::remove_all(paths_.attachLink(s.id), ec);  // conmon's, left when it exits
-  return storage::removeContainerDir(paths_, s.id);
+  return host_.removeContainerDir(s.id);
 }
 
 }  // namespace crix::lifecycle

@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "config/config.h"
 #include "image/image_store.h"
+#include "lifecycle/host_ops.h"
 #include "lifecycle/rollback.h"
 #include "lifecycle/runtimes.h"
 #include "lifecycle/sandbox.h"
@@ -27,8 +28,9 @@ namespace crix::lifecycle {
 
 class Infra {
  public:
-  Infra(const config::Config& cfg, image::ImageStore& images, storage::LayerStore& layers, Runtimes& runtimes)
-      : cfg_(cfg), paths_(cfg.paths()), images_(images), layers_(layers), runtimes_(runtimes) {}
+  Infra(const config::Config& cfg, image::ImageStore& images, storage::LayerStore& layers, Runtimes& runtimes,
+        HostOps& host)
+      : cfg_(cfg), paths_(cfg.paths()), images_(images), layers_(layers), runtimes_(runtimes), host_(host) {}
 
   // Creates and starts the infra container of `s`; pushes its undo.
   Result<> start(Sandbox& s, Rollback& undo);
@@ -44,6 +46,7 @@ class Infra {
   image::ImageStore& images_;
   storage::LayerStore& layers_;
   Runtimes& runtimes_;
+  HostOps& host_;
 };
 
 // The cgroups path the runtime gets for container (or infra container) `id`

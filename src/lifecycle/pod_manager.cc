@@ -27,34 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Writes net.* sysctls inside the pod's network namespace, from a thread
-// that joins it so that crixd's own namespace is untouched.
-Result<> applyNetSysctls(const std::string& netns, const std::map<std::string, std::string>& sysctls) {
-  std::map<std::string, std::string> net;
-  for (const auto& [k, v] : sysctls)
-    if (k.starts_with("net.")) net[k] = v;
-  if (net.empty()) return {};
-  Result<> result;
-  std::thread worker([&] {
-    sys::UniqueFd ns(::open(netns.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!ns.valid() || ::setns(ns.get(), CLONE_NEWNET) != 0) {
-      result = failErrno("join " + netns, errno);
-      return;
-    }
-    for (const auto& [k, v] : net) {
-      std::string key = k;
-      std::replace(key.begin(), key.end(), '.', '/');
-      sys::UniqueFd fd(::open(("/proc/sys/" + key).c_str(), O_WRONLY | O_CLOEXEC));
-      if (!fd.valid() || ::write(fd.get(), v.data(), v.size()) < 0) {
-        result = failErrno("set sysctl " + k + "=" + v, errno);
-        return;
-      }
-    }
-  });
-  worker.join();
-  return result;
-}
-
 }  // namespace
 
 // A user namespace of the pod's own: mappings the kernel takes, the
@@ -87,12 +59,13 @@ bool isNamespacedSysctl(const std::string& n) {
 }
 
 PodManager::PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net, Infra& infra,
-                       metrics::Registry& metrics)
+                       HostOps& host, metrics::Registry& metrics)
     : cfg_(cfg),
       paths_(cfg.paths()),
       db_(db),
       net_(net),
       infra_(infra),
+      host_(host),
       stepSeconds_(metrics.histograms("crix_pod_startup_step_duration_seconds",
                                       "Time RunPodSandbox spent in each step, for pods that started.", {"step"},
                                       metrics::kLatencyBuckets)),
@@ -226,6 +199,12 @@ Result<std::string> PodManager::runNow(const PodConfig& config, const ClientGone
   s.podDir = paths_.podDir(s.id);
   if (config.network != NamespaceMode::Node) s.netnsPath = paths_.podNetns(s.id);
   if (config.userns == NamespaceMode::Pod) s.usernsPath = paths_.podUserns(s.id);
+  // The IPC and UTS namespaces the pod's containers share, with or without
+  // an infra container; a sandboxing handler's sandbox holds its own.
+  if (!isSandboxed(cfg_.runtimes.at(s.handler))) {
+    if (config.ipc != NamespaceMode::Node) s.ipcnsPath = paths_.podIpcns(s.id);
+    if (config.network != NamespaceMode::Node) s.utsnsPath = paths_.podUtsns(s.id);
+  }
   TRY(persist(s, kRecordCreating));
   undo.push([this, id = s.id] {
     auto r = db_.write([&](store::Tables& t) -> Result<> { return t.deleteSandbox(id).map([](bool) {}); });
@@ -243,15 +222,15 @@ Result<std::string> PodManager::runNow(const PodConfig& config, const ClientGone
 
   if (!s.usernsPath.empty()) {
     TRY(sys::mkdirAll(paths_.usernsDir(), 0755));
-    TRY_CTX(sys::createUserns(s.usernsPath, config.uidMappings, config.gidMappings), "pod " + s.name);
-    undo.push([path = s.usernsPath] { (void)sys::unpinNamespace(path); });
+    TRY_CTX(host_.createUserns(s.usernsPath, config.uidMappings, config.gidMappings), "pod " + s.name);
+    undo.push([this, path = s.usernsPath] { (void)host_.unpin(path); });
     s.startup.lap("userns");
   }
 
   if (config.network != NamespaceMode::Node) {
     TRY(sys::mkdirAll(paths_.netnsDir(), 0755));
-    TRY_CTX(network::createNetns(s.netnsPath, s.usernsPath), "pod " + s.name);
-    undo.push([path = s.netnsPath] { (void)network::removeNetns(path); });
+    TRY_CTX(host_.createNetns(s.netnsPath, s.usernsPath), "pod " + s.name);
+    undo.push([this, path = s.netnsPath] { (void)host_.unpin(path); });
     TRY(checkpoint("pod-after-netns", abandoned));
     s.startup.lap("netns");
 
@@ -276,16 +255,26 @@ Result<std::string> PodManager::runNow(const PodConfig& config, const ClientGone
     TRY(checkpoint("pod-after-cni", abandoned));
     s.startup.lap("cni_add");
     if (auto net = podNetSysctls(cfg_, config.sysctls, kernelHasSysctl); !net.empty()) {
-      TRY(applyNetSysctls(s.netnsPath, net));
+      TRY(host_.applyNetSysctls(s.netnsPath, net));
       s.startup.lap("sysctls");
     }
   }
 
+  if (!s.ipcnsPath.empty() || !s.utsnsPath.empty()) {
+    if (!s.ipcnsPath.empty()) TRY(sys::mkdirAll(paths_.ipcnsDir(), 0755));
+    if (!s.utsnsPath.empty()) TRY(sys::mkdirAll(paths_.utsnsDir(), 0755));
+    TRY_CTX(host_.createIpcUts(s.ipcnsPath, s.utsnsPath, podHostname(config), s.usernsPath), "pod " + s.name);
+    undo.push([this, ipc = s.ipcnsPath, uts = s.utsnsPath] {
+      if (!ipc.empty()) (void)host_.unpin(ipc);
+      if (!uts.empty()) (void)host_.unpin(uts);
+    });
+    s.startup.lap("ipc_uts");
+  }
   TRY(writePodFiles(paths_, s));
   s.startup.lap("pod_files");
   if (config.ipc != NamespaceMode::Node) {
-    TRY(mountShm(paths_.podShm(s.id), kDefaultShmBytes));
-    undo.push([shm = paths_.podShm(s.id)] { (void)unmountShm(shm); });
+    TRY(host_.mountShm(paths_.podShm(s.id), kDefaultShmBytes));
+    undo.push([this, shm = paths_.podShm(s.id)] { (void)host_.unmountShm(shm); });
     s.startup.lap("shm");
   }
   TRY(checkpoint("pod-after-files", abandoned));
@@ -333,12 +322,13 @@ Result<> PodManager::release(Sandbox& s) {
   if (!s.netnsPath.empty()) {
     if (auto r = net_.del(s.id); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
     TRY(faultPoint("stop-after-cni"));
-    if (auto r = network::removeNetns(s.netnsPath); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
+    if (auto r = host_.unpin(s.netnsPath); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
     TRY(faultPoint("stop-after-netns"));
   }
-  if (!s.usernsPath.empty())
-    if (auto r = sys::unpinNamespace(s.usernsPath); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
-  if (auto r = unmountShm(paths_.podShm(s.id)); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
+  for (const auto* pin : {&s.ipcnsPath, &s.utsnsPath, &s.usernsPath})
+    if (!pin->empty())
+      if (auto r = host_.unpin(*pin); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
+  if (auto r = host_.unmountShm(paths_.podShm(s.id)); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
   if (!errors.empty()) return fail(Code::Internal, "release pod " + s.id + ": " + errors);
   return {};
 }

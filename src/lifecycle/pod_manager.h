@@ -56,7 +56,7 @@ struct PodFilter {
 
 class PodManager {
  public:
-  PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net, Infra& infra,
+  PodManager(const config::Config& cfg, store::StateStore& db, network::NetworkPlugin& net, Infra& infra, HostOps& host,
              metrics::Registry& metrics);
 
   // Called with (pod id, remove) before a pod stops or is removed, so that
@@ -114,6 +114,7 @@ class PodManager {
   store::StateStore& db_;
   network::NetworkPlugin& net_;
   Infra& infra_;
+  HostOps& host_;
   std::function<Result<>(const std::string&, bool)> containers_;
   EventBus* events_ = nullptr;
   void publish(const std::string& id, EventType type);

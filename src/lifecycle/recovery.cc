@@ -186,14 +186,26 @@ int sweepOrphans(const config::Config& cfg, network::NetworkPlugin& net, Runtime
     removed("CNI attachment", id);
     ++count;
   }
-  for (const auto& id : entries(paths.usernsDir())) {
-    if (isKnown(id) || isTemp(id)) continue;
-    if (auto r = sys::unpinNamespace(paths.podUserns(id)); !r) {
-      failed("userns", id, r.error());
-      continue;
+  // Pinned namespaces of pods without a row (a stopped pod has none left).
+  using PinOf = std::string (Paths::*)(std::string_view) const;
+  struct PinKind {
+    const char* kind;
+    std::string dir;
+    PinOf pinOf;
+  };
+  for (const auto& [kind, dir, pinOf] :
+       {PinKind{"userns", paths.usernsDir(), &Paths::podUserns}, PinKind{"ipcns", paths.ipcnsDir(), &Paths::podIpcns},
+        PinKind{"utsns", paths.utsnsDir(), &Paths::podUtsns}}) {
+    for (const auto& id : entries(dir)) {
+      if (isKnown(id) || isTemp(id)) continue;
+      std::string pin = (paths.*pinOf)(id);
+      if (auto r = sys::unpinNamespace(pin); !r) {
+        failed(kind, id, r.error());
+        continue;
+      }
+      removed(kind, pin);
+      ++count;
     }
-    removed("userns", paths.podUserns(id));
-    ++count;
   }
   for (const auto& id : entries(paths.netnsDir())) {
     if (known.networked.count(id)) continue;

@@ -53,6 +53,8 @@ std::string toJson(const Sandbox& s) {
          {"podDir", s.podDir},
          {"netnsPath", s.netnsPath},
          {"usernsPath", s.usernsPath},
+         {"ipcnsPath", s.ipcnsPath},
+         {"utsnsPath", s.utsnsPath},
          {"network", s.network},
          {"ips", s.ips},
          {"infra", s.infra},
@@ -100,6 +102,8 @@ Result<Sandbox> sandboxFromJson(const std::string& text) {
     s.podDir = j.value("podDir", "");
     s.netnsPath = j.value("netnsPath", "");
     s.usernsPath = j.value("usernsPath", "");
+    s.ipcnsPath = j.value("ipcnsPath", "");
+    s.utsnsPath = j.value("utsnsPath", "");
     s.network = j.value("network", "");
     s.ips = j.value("ips", std::vector<std::string>{});
     s.infra = j.value("infra", false);

@@ -8,10 +8,12 @@
 // (<state_dir>/pods/<id>: hostname, hosts, resolv.conf, shm tmpfs), its
 // pinned network namespace (<state_dir>/netns/<id>, unless it uses the
 // host's network), its pinned user namespace if it asked for one
-// (<state_dir>/userns/<id>; the network namespace is then that one's), its CNI attachment and its store row; a pod
+// (<state_dir>/userns/<id>; the network namespace is then that one's), its pinned IPC and UTS namespaces
+// (<state_dir>/ipcns/<id> unless it shares the host's IPC, <state_dir>/utsns/<id> unless it has the host's network;
+// none under a sandboxing handler), its CNI attachment and its store row; a pod
 // whose containers share one PID namespace, or whose handler sandboxes it (gVisor), also owns an infra container (id =
 // the pod's id, bundle <pod dir>/infra, rootfs <root>/containers/<id>). Stopping releases the network (CNI DEL, netns),
-// the user namespace and the shm mount; removing releases the rest.
+// the IPC, UTS and user namespaces and the shm mount; removing releases the rest.
 //
 // The store row's state column says more than these two states: it is
 // "creating" from before RunPodSandbox's first host effect until the pod is
@@ -70,7 +72,10 @@ struct Sandbox {
   std::string podDir;
   std::string netnsPath;   // empty with host networking
   std::string usernsPath;  // the pod's pinned user namespace, if it has one
-  std::string network;     // CNI network name
+  // The pod's pinned IPC namespace (empty: the host's, or a row from before
+  // crix pinned it) and UTS namespace (empty: the host's, with its network).
+  std::string ipcnsPath, utsnsPath;
+  std::string network;  // CNI network name
   std::vector<std::string> ips;
   bool infra = false;  // an infra (pause) container runs for this pod
   int infraPid = 0;

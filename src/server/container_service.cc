@@ -2,6 +2,7 @@
 // CRI messages out.
 #include <nlohmann/json.hpp>
 
+#include "common/signals.h"
 #include "server/convert.h"
 #include "server/grpc_status.h"
 #include "server/runtime_service.h"
@@ -48,6 +49,22 @@ spec::Resources resourcesFromCri(const v1::LinuxContainerResources& r) {
   return out;
 }
 
+// The CRI's Signal as its number: 0 for RUNTIME_DEFAULT, -1 for a value
+// the enum does not have.
+int signalFromCri(v1::Signal s) {
+  if (s == v1::SIGNAL_RUNTIME_DEFAULT) return 0;
+  const std::string& name = v1::Signal_Name(s);  // "SIGNAL_SIGQUIT"; "" when s is no value of the enum
+  if (!name.starts_with("SIGNAL_")) return -1;
+  return signalNumber(std::string_view(name).substr(7)).value_or(-1);
+}
+
+v1::Signal signalToCri(int number) {
+  for (int v = v1::Signal_MIN; v <= v1::Signal_MAX; ++v)
+    if (v1::Signal_IsValid(v) && v != v1::SIGNAL_RUNTIME_DEFAULT && signalFromCri(static_cast<v1::Signal>(v)) == number)
+      return static_cast<v1::Signal>(v);
+  return v1::SIGNAL_RUNTIME_DEFAULT;
+}
+
 lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
   lifecycle::ContainerConfig k;
   k.name = c.metadata().name();
@@ -87,6 +104,7 @@ lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
   k.maskedPaths = {sc.masked_paths().begin(), sc.masked_paths().end()};
   k.readonlyPaths = {sc.readonly_paths().begin(), sc.readonly_paths().end()};
   k.seccompProfile = seccompProfile(sc);
+  k.stopSignal = signalFromCri(c.stop_signal());
   return k;
 }
 
@@ -132,6 +150,7 @@ void fillContainerStatus(const lifecycle::Container& c, v1::ContainerStatus* st)
                                                      : v1::PROPAGATION_PRIVATE);
   }
   st->set_log_path(c.logPath);
+  st->set_stop_signal(signalToCri(c.stopSignal));
   // The limits as asked for (CreateContainer, then UpdateContainerResources);
   // verbose info names those the host could not enforce.
   const auto& r = c.config.resources;
@@ -156,7 +175,10 @@ grpc::Status RuntimeService::CreateContainer(grpc::ServerContext* ctx, const v1:
                                              v1::CreateContainerResponse* resp) {
   if (req->pod_sandbox_id().empty()) return invalid("CreateContainer: pod_sandbox_id is required");
   if (!req->has_config()) return invalid("CreateContainer: config is required");
-  auto id = containers_.create(req->pod_sandbox_id(), fromCri(req->config()), clientGone(ctx));
+  auto config = fromCri(req->config());
+  if (config.stopSignal < 0)
+    return invalid("CreateContainer: stop_signal " + std::to_string(req->config().stop_signal()) + " is no signal");
+  auto id = containers_.create(req->pod_sandbox_id(), config, clientGone(ctx));
   if (!id) return toStatus(id.error());
   resp->set_container_id(*id);
   return grpc::Status::OK;
@@ -189,7 +211,13 @@ grpc::Status RuntimeService::ContainerStatus(grpc::ServerContext*, const v1::Con
                         {"runtimeHandler", c->handler},
                         {"bundle", c->bundle},
                         {"droppedLimits", c->droppedLimits},
-                        {"operation", containers_.operation(c->id)}};
+                        {"operation", containers_.operation(c->id)},
+                        {"stopSignal", signalName(c->stopSignal)}};
+    // The OCI spec as the runtime got it, as both peers show it (crictl inspect).
+    if (auto spec = containers_.runtimeSpec(*c)) {
+      auto parsed = nlohmann::json::parse(*spec, nullptr, false);
+      if (!parsed.is_discarded()) info["runtimeSpec"] = std::move(parsed);
+    }
     (*resp->mutable_info())["info"] = info.dump();
   }
   return grpc::Status::OK;

@@ -93,13 +93,13 @@ json buildContainerSpec(const ContainerSpecInput& in) {
     mounts.push_back({{"destination", m.containerPath}, {"type", "bind"}, {"source", m.hostPath}, {"options", opts}});
   }
   json namespaces = json::array({{{"type", "mount"}}});
-  if (!in.hostNetwork) namespaces.push_back({{"type", "uts"}});
   auto ns = [&](const char* type, bool host, const std::string& path) {
     if (host) return;
     json n{{"type", type}};
     if (!path.empty()) n["path"] = path;
     namespaces.push_back(n);
   };
+  ns("uts", in.hostNetwork, in.utsnsPath);
   ns("network", in.hostNetwork, in.netnsPath);
   ns("pid", in.hostPid, in.pidnsPath);
   ns("ipc", in.hostIpc, in.ipcnsPath);

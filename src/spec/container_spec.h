@@ -54,7 +54,7 @@ struct ContainerSpecInput {
   std::vector<uint32_t> additionalGids;
   std::string hostname;
   // Namespaces to join (paths) or create (empty); host ones are left out.
-  std::string netnsPath, pidnsPath, ipcnsPath;
+  std::string netnsPath, pidnsPath, ipcnsPath, utsnsPath;  // empty: a new one (unless the host's)
   bool hostNetwork = false, hostPid = false, hostIpc = false;
   UserNamespace userns;       // the pod's
   std::vector<Mount> mounts;  // pod files, shm and the CRI mounts

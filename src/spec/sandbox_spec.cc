@@ -60,9 +60,14 @@ json buildSandboxSpec(const SandboxSpecInput& in) {
     mounts.push_back(
         {{"destination", "/dev/shm"}, {"type", "bind"}, {"source", in.shmPath}, {"options", {"rbind", "rw"}}});
 
-  json namespaces = json::array({{{"type", "mount"}}, {{"type", "uts"}}});
+  auto joined = [](const char* type, const std::string& path) {
+    json n{{"type", type}};
+    if (!path.empty()) n["path"] = path;
+    return n;
+  };
+  json namespaces = json::array({{{"type", "mount"}}, joined("uts", in.utsnsPath)});
   if (!in.hostPid) namespaces.push_back({{"type", "pid"}});
-  if (!in.hostIpc) namespaces.push_back({{"type", "ipc"}});
+  if (!in.hostIpc) namespaces.push_back(joined("ipc", in.ipcnsPath));
   if (!in.netnsPath.empty()) namespaces.push_back({{"type", "network"}, {"path", in.netnsPath}});
 
   json spec{

@@ -32,8 +32,9 @@ struct SandboxSpecInput {
   std::string hostname;
   std::string netnsPath;  // empty: the host's network
   bool hostIpc = false, hostPid = false;
-  std::string shmPath;      // the pod's /dev/shm, or empty for the host's
-  std::string cgroupsPath;  // as the runtime wants it for the cgroup driver
+  std::string ipcnsPath, utsnsPath;  // the pod's pinned ones; empty: new ones (unless the host's IPC)
+  std::string shmPath;               // the pod's /dev/shm, or empty for the host's
+  std::string cgroupsPath;           // as the runtime wants it for the cgroup driver
   int oomScoreAdj = -998;
   std::map<std::string, std::string> sysctls;  // namespaced, already validated
   std::map<std::string, std::string> annotations;

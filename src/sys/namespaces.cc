@@ -4,11 +4,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <thread>
 
 #include "sys/fs.h"
 #include "sys/unique_fd.h"
@@ -39,6 +41,22 @@ Result<> writeMap(pid_t pid, const char* file, const std::string& text) {
 
 int unshareUser(void*) {
   return ::unshare(CLONE_NEWUSER) == 0 ? 0 : errno;
+}
+
+struct IpcUts {
+  int usernsFd = -1;  // join this user namespace first, unless -1
+  int flags = 0;      // CLONE_NEWIPC, CLONE_NEWUTS
+  const char* hostname = nullptr;
+  size_t hostnameLen = 0;
+};
+
+// 0 or an errno; async-signal-safe, for a forked child too.
+int unshareIpcUts(void* arg) {
+  const auto* a = static_cast<const IpcUts*>(arg);
+  if (a->usernsFd >= 0 && ::setns(a->usernsFd, CLONE_NEWUSER) != 0) return errno;
+  if (::unshare(a->flags) != 0) return errno;
+  if ((a->flags & CLONE_NEWUTS) && a->hostnameLen > 0 && ::sethostname(a->hostname, a->hostnameLen) != 0) return errno;
+  return 0;
 }
 
 }  // namespace
@@ -97,6 +115,46 @@ Result<> inNamespaceChild(int (*setup)(void*), void* arg, const std::function<Re
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  return result;
+}
+
+Result<> createIpcUts(const std::string& ipcPath, const std::string& utsPath, const std::string& hostname,
+                      const std::string& ownerUserns) {
+  IpcUts a;
+  a.flags = (ipcPath.empty() ? 0 : CLONE_NEWIPC) | (utsPath.empty() ? 0 : CLONE_NEWUTS);
+  if (a.flags == 0) return {};
+  if (hostname.size() > 64) return fail(Code::InvalidArgument, "hostname \"" + hostname + "\" is longer than 64 bytes");
+  a.hostname = hostname.c_str();
+  a.hostnameLen = hostname.size();
+  // Pins from the namespaces of `task` (a thread or a process), undone if the second fails.
+  auto pin = [&](const std::string& task) -> Result<> {
+    if (!ipcPath.empty()) TRY(pinNamespace(task + "/ns/ipc", ipcPath));
+    if (!utsPath.empty()) {
+      if (auto pinned = pinNamespace(task + "/ns/uts", utsPath); !pinned) {
+        if (!ipcPath.empty()) (void)unpinNamespace(ipcPath);
+        return pinned;
+      }
+    }
+    return {};
+  };
+  if (!ownerUserns.empty()) {
+    // setns into a user namespace needs a single-threaded process: a child.
+    UniqueFd userns(::open(ownerUserns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!userns.valid()) return failErrno("open user namespace " + ownerUserns, errno);
+    a.usernsFd = userns.get();
+    return inNamespaceChild(unshareIpcUts, &a, [&](pid_t pid) { return pin("/proc/" + std::to_string(pid)); });
+  }
+  // unshare changes only the calling thread's IPC and UTS namespaces: do it
+  // on a short-lived thread so that crixd's own threads stay in the host's.
+  Result<> result;
+  std::thread worker([&] {
+    if (int err = unshareIpcUts(&a); err != 0) {
+      result = failErrno("unshare IPC and UTS namespaces", err);
+      return;
+    }
+    result = pin("/proc/self/task/" + std::to_string(::syscall(SYS_gettid)));
+  });
+  worker.join();
   return result;
 }
 

@@ -41,6 +41,14 @@ Result<> inNamespaceChild(int (*setup)(void*), void* arg, const std::function<Re
 // overflow, overlap, or there are more than the kernel takes.
 Result<> createUserns(const std::string& path, const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids);
 
+// Creates the namespaces a pod's containers share besides the network's:
+// an IPC namespace pinned at `ipcPath` and a UTS namespace whose hostname is
+// `hostname`, pinned at `utsPath` (an empty path: that one is not made).
+// With `ownerUserns` (a pinned user namespace) both belong to it. On
+// failure nothing is left at either path.
+Result<> createIpcUts(const std::string& ipcPath, const std::string& utsPath, const std::string& hostname,
+                      const std::string& ownerUserns = "");
+
 // Checks one direction's mappings as createUserns does; `what` names them.
 Result<> checkIdMappings(const std::vector<IdMapping>& maps, const std::string& what);
 

@@ -510,6 +510,8 @@ push_busybox_images() {
     "$common + {User: \"crix\", WorkingDir: \"/home/crix\"}" "${layers[@]}"
   simple_image crix/busybox-uid:1 docker busybox-uid \
     "$common + {User: \"1000:2000\"}" "${layers[@]}"
+  simple_image crix/busybox-quit:1 docker busybox-quit \
+    "$common + {StopSignal: \"SIGQUIT\"}" "${layers[@]}"
 }
 
 # PID 1 of a container gets no default signal handlers, so the pause image's

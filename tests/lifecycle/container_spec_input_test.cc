@@ -98,6 +98,28 @@ TEST(ContainerSpecInput, OneRowPerRule) {
          EXPECT_TRUE(hasMount(s, "/etc/hostname", "/run/crix/pods/p0d/hostname"));
          EXPECT_TRUE(hasMount(s, "/etc/resolv.conf", "/run/crix/pods/p0d/resolv.conf"));
        }},
+      {"the pod's pinned IPC and UTS namespaces, over the infra container's IPC",
+       [](Inputs& i) {
+         i.pod.ipcnsPath = "/run/crix/ipcns/p0d";
+         i.pod.utsnsPath = "/run/crix/utsns/p0d";
+         i.pod.infra = true;
+         i.pod.infraPid = 42;
+         i.cc.pidMode = static_cast<int>(NamespaceMode::Pod);
+       },
+       [](const auto& s) {
+         EXPECT_EQ(s.ipcnsPath, "/run/crix/ipcns/p0d");
+         EXPECT_EQ(s.utsnsPath, "/run/crix/utsns/p0d");
+         EXPECT_EQ(s.pidnsPath, "/proc/42/ns/pid");
+       }},
+      {"a pod from before pinning: the infra container's IPC",
+       [](Inputs& i) {
+         i.pod.infra = true;
+         i.pod.infraPid = 42;
+       },
+       [](const auto& s) {
+         EXPECT_EQ(s.ipcnsPath, "/proc/42/ns/ipc");
+         EXPECT_EQ(s.utsnsPath, "");
+       }},
       {"host IPC: the host's /dev/shm", [](Inputs& i) { i.pod.config.ipc = NamespaceMode::Node; },
        [](const auto& s) {
          EXPECT_TRUE(s.hostIpc);
@@ -244,6 +266,24 @@ TEST(ContainerSpecInput, NoCommandAnywhereIsInvalid) {
   auto s = containerSpecInput(in.cc, in.img, in.pod, in.handler, in.host);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code(), Code::InvalidArgument);
+}
+
+TEST(ContainerSpecInput, StopSignalIsTheConfigsElseTheImagesElseSigterm) {
+  ContainerConfig cc;
+  image::ImageConfig img;
+  EXPECT_EQ(stopSignalFor(cc, img).value_or(-1), 15);
+  img.stopSignal = "SIGQUIT";
+  EXPECT_EQ(stopSignalFor(cc, img).value_or(-1), 3);
+  img.stopSignal = "RTMIN+2";
+  EXPECT_EQ(stopSignalFor(cc, img).value_or(-1), 36);
+  cc.stopSignal = 10;
+  EXPECT_EQ(stopSignalFor(cc, img).value_or(-1), 10);
+  cc.stopSignal = 0;
+  img.stopSignal = "SIGNOPE";
+  auto bad = stopSignalFor(cc, img);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), Code::InvalidArgument);
+  EXPECT_NE(bad.error().message().find("SIGNOPE"), std::string::npos);
 }
 
 TEST(ContainerSpecInput, RequestedUser) {

@@ -1,15 +1,10 @@
 #include "lifecycle/manager_fixture.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <stdexcept>
 
 #include "common/ids.h"
 #include "common/paths.h"
+#include "common/sha256.h"
 #include "lifecycle/container.h"
 #include "lifecycle/sandbox.h"
 #include "sys/fs.h"
@@ -29,47 +24,6 @@ void must(Result<> r, const char* what) {
 
 }  // namespace
 
-StandInConmon::StandInConmon(const std::string& containerId, const std::string& pidFile) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  // "-ec" is not "-c": the first "-c" of the command line is followed by the id.
-  std::vector<std::string> args = {"conmon", "-ec", "read line", "-c", containerId};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  char* envp[] = {nullptr};
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, "/bin/sh", &fa, nullptr, argv.data(), envp);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(fds[0]);
-  if (rc != 0) {
-    ::close(fds[1]);
-    throw std::runtime_error("spawn /bin/sh");
-  }
-  pid_ = pid;
-  stdin_ = fds[1];
-  if (auto written = sys::writeFileAtomic(pidFile, std::to_string(pid)); !written) {
-    reap();
-    throw std::runtime_error("write " + pidFile + ": " + written.error().message());
-  }
-}
-
-StandInConmon::~StandInConmon() {
-  reap();
-}
-
-void StandInConmon::reap() {
-  ::close(stdin_);
-  ::kill(pid_, SIGKILL);
-  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-  }
-}
-
 ManagerFixture::ManagerFixture() {
   cfg.root = dir / "root";
   cfg.stateDir = dir / "state";
@@ -85,9 +39,11 @@ ManagerFixture::ManagerFixture() {
   std::map<std::string, std::unique_ptr<oci::OciRuntime>> byHandler;
   byHandler["runc"] = std::move(fake);
   runtimes = std::make_unique<lifecycle::Runtimes>(std::move(byHandler));
-  infra = std::make_unique<lifecycle::Infra>(cfg, *images, *layers, *runtimes);
-  pods = std::make_unique<lifecycle::PodManager>(cfg, *db, network, *infra, metrics);
-  manager = std::make_unique<lifecycle::ContainerManager>(cfg, *db, *pods, *images, *layers, *runtimes, controllers);
+  host = std::make_unique<FakeHostOps>(paths);
+  infra = std::make_unique<lifecycle::Infra>(cfg, *images, *layers, *runtimes, *host);
+  pods = std::make_unique<lifecycle::PodManager>(cfg, *db, network, *infra, *host, metrics);
+  manager =
+      std::make_unique<lifecycle::ContainerManager>(cfg, *db, *pods, *images, *layers, *runtimes, controllers, *host);
 
   podId = putPod(false);
 }
@@ -153,8 +109,21 @@ std::string ManagerFixture::addContainer(lifecycle::ContainerState state, const 
   }),
        "put the container row");
   runtime->addContainer(c.id, state == lifecycle::ContainerState::Running ? "running" : "created");
-  conmons_.push_back(std::make_unique<StandInConmon>(c.id, Paths::bundleConmonPidFile(c.bundle)));
+  host->setConmonLive(c.id, true);
   return c.id;
+}
+
+std::string ManagerFixture::addImage(const std::string& ref, const std::string& configJson) {
+  image::Image img;
+  img.id = sha256(configJson);
+  img.repoTags = {ref};
+  must(content->put(img.id, configJson), "put the image config");
+  must(db->write([&](store::Tables& t) {
+    return t.putImage({img.id, 0, image::imageRecordData(img), {}});
+  }),
+       "put the image row");
+  must(images->load(), "load images");
+  return img.id;
 }
 
 void ManagerFixture::load() {

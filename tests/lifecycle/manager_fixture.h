@@ -1,13 +1,10 @@
-// A ContainerManager wired as crixd wires it, over fakes: the fake OCI
-// runtime as handler "runc", the fake network, SQLite on ":memory:", and
+// The managers wired as crixd wires them, over fakes: the fake OCI runtime
+// as handler "runc", the fake network, the fake host operations (pins,
+// mounts, cgroups and conmons in the temp dir), SQLite on ":memory:", and
 // the real content, layer and image stores on a temp dir. Containers come
-// from rows put in the store before load(), so no CreateContainer (which
-// mounts an overlay) runs.
-//
-// load() reconciles a created or running row with its conmon, found by
-// command line in /proc (no seam): without one, a created container is
-// taken for dead. So each container gets a stand-in conmon, a shell whose
-// argv is `conmon -ec 'read line' -c <id>` that waits on a pipe.
+// from rows put in the store before load() (addContainer), each with a
+// live conmon, or from CreateContainer on an image the fixture writes into
+// the stores (addImage).
 #pragma once
 
 #include <condition_variable>
@@ -20,6 +17,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "fakes/fake_host_ops.h"
 #include "fakes/fake_network.h"
 #include "fakes/fake_oci_runtime.h"
 #include "image/content_store.h"
@@ -37,21 +35,6 @@
 
 namespace crix::test {
 
-// A process whose command line is a container's conmon's; killed and reaped on destruction.
-class StandInConmon {
- public:
-  StandInConmon(const std::string& containerId, const std::string& pidFile);
-  ~StandInConmon();
-  StandInConmon(const StandInConmon&) = delete;
-  StandInConmon& operator=(const StandInConmon&) = delete;
-  int pid() const { return pid_; }
-
- private:
-  void reap();
-  int pid_ = 0;
-  int stdin_ = -1;  // its stdin's write end: it lives while this is open
-};
-
 class ManagerFixture {
  public:
   ManagerFixture();
@@ -59,12 +42,15 @@ class ManagerFixture {
 
   // Before load(): a row for a container of `pod` (empty: the fixture's
   // pod, which has the host's network) in `state` (Created or Running),
-  // known to the fake runtime and vouched for by a stand-in conmon.
+  // known to the fake runtime and vouched for by a live conmon.
   // Returns its id; createdAt grows with each call.
   std::string addContainer(lifecycle::ContainerState state, const std::string& pod = "");
   // Before load(): a ready pod with a network namespace of its own (its pin
   // a plain file), attached in the fake network. Returns its id.
   std::string addNetworkedPod();
+  // An image of no layers with this config JSON, tagged `ref`, in the
+  // stores (and loaded by the image store). Returns its id.
+  std::string addImage(const std::string& ref, const std::string& configJson);
   // Loads the pod and the containers, then says exits are watched, as crixd does.
   void load();
   // The fake runtime's exits reach manager.onExit from a thread of their
@@ -84,6 +70,7 @@ class ManagerFixture {
   FakeOciRuntime* runtime = nullptr;  // owned by runtimes
   std::unique_ptr<lifecycle::Runtimes> runtimes;
   FakeNetwork network;
+  std::unique_ptr<FakeHostOps> host;
   cgroups::Controllers controllers;
   std::unique_ptr<lifecycle::Infra> infra;
   std::unique_ptr<lifecycle::PodManager> pods;
@@ -96,7 +83,6 @@ class ManagerFixture {
   void exitLoop(std::stop_token stop);
 
   int64_t nextCreatedAt_ = 1;
-  std::vector<std::unique_ptr<StandInConmon>> conmons_;
   std::mutex exitsMu_;
   std::condition_variable_any exitsCv_;
   std::deque<std::string> exits_;

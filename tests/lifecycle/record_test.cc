@@ -49,6 +49,7 @@ Container fullContainer() {
   k.maskedPaths = {"/proc/kcore"};
   k.readonlyPaths = {"/proc/sys"};
   k.seccompProfile = "runtime/default";
+  k.stopSignal = 3;
   c.imageId = "sha256:abc";
   c.chainIds = {"sha256:l1", "sha256:l2"};
   c.state = ContainerState::Running;
@@ -64,6 +65,7 @@ Container fullContainer() {
   c.cgroupsPath = "/kubepods/burstable/poduid/c0ffee";
   c.pid = 4242;
   c.droppedLimits = {"hugepage limit 2MB: no hugetlb controller"};
+  c.stopSignal = 3;
   return c;
 }
 
@@ -138,6 +140,8 @@ TEST(PodRecord, RoundTripsWhole) {
   s.podDir = "/run/crix/pods/p0d";
   s.netnsPath = "/run/crix/netns/p0d";
   s.usernsPath = "/run/crix/userns/p0d";
+  s.ipcnsPath = "/run/crix/ipcns/p0d";
+  s.utsnsPath = "/run/crix/utsns/p0d";
   s.network = "crix";
   s.ips = {"10.85.0.7", "fd00::7"};
   s.infra = true;
@@ -146,6 +150,8 @@ TEST(PodRecord, RoundTripsWhole) {
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(back->config, s.config);
   EXPECT_EQ(toJson(*back), toJson(s));
+  EXPECT_EQ(back->ipcnsPath, s.ipcnsPath);
+  EXPECT_EQ(back->utsnsPath, s.utsnsPath);
   EXPECT_FALSE(sandboxFromJson(R"({"version":99,"id":"p","name":"n","state":"ready","createdAt":0,"config":{}})"));
 }
 

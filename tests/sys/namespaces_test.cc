@@ -1,6 +1,17 @@
 #include "sys/namespaces.h"
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <thread>
+
+#include "sys/unique_fd.h"
+#include "temp_dir.h"
 
 namespace crix::sys {
 namespace {
@@ -42,6 +53,53 @@ TEST(HostIdOf, FindsTheRangeHoldingTheId) {
   EXPECT_EQ(id, 500009u);
   EXPECT_FALSE(hostIdOf(maps, 1, &id));
   EXPECT_FALSE(hostIdOf(maps, 1010, &id));
+}
+
+ino_t inodeOf(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+TEST(CreateIpcUts, PinsNewNamespacesWithTheHostname) {
+  if (::geteuid() != 0) GTEST_SKIP() << "pinning namespaces needs root";
+  test::TempDir dir;
+  std::string ipc = dir / "ipc", uts = dir / "uts";
+  ASSERT_TRUE(createIpcUts(ipc, uts, "pod-host-1"));
+  // A pin is the namespace's nsfs file: its inode is the namespace's, not crixd's.
+  EXPECT_NE(inodeOf(ipc), 0u);
+  EXPECT_NE(inodeOf(ipc), inodeOf("/proc/self/ns/ipc"));
+  EXPECT_NE(inodeOf(uts), inodeOf("/proc/self/ns/uts"));
+  // The caller's own namespaces are untouched; the pinned UTS one has the pod's name.
+  char own[256] = {};
+  ::gethostname(own, sizeof own - 1);
+  EXPECT_STRNE(own, "pod-host-1");
+  std::string seen;
+  std::thread([&] {
+    UniqueFd fd(::open(uts.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid() || ::setns(fd.get(), CLONE_NEWUTS) != 0) return;
+    utsname u{};
+    ::uname(&u);
+    seen = u.nodename;
+  }).join();
+  EXPECT_EQ(seen, "pod-host-1");
+  ASSERT_TRUE(unpinNamespace(ipc));
+  ASSERT_TRUE(unpinNamespace(uts));
+  EXPECT_EQ(inodeOf(ipc), 0u);
+}
+
+TEST(CreateIpcUts, MakesOnlyWhatIsNamedAndRefusesALongHostname) {
+  if (::geteuid() != 0) GTEST_SKIP() << "pinning namespaces needs root";
+  test::TempDir dir;
+  std::string ipc = dir / "ipc", uts = dir / "uts";
+  ASSERT_TRUE(createIpcUts(ipc, "", "ignored"));
+  EXPECT_NE(inodeOf(ipc), 0u);
+  EXPECT_EQ(inodeOf(uts), 0u);
+  ASSERT_TRUE(unpinNamespace(ipc));
+  auto r = createIpcUts(ipc, uts, std::string(65, 'h'));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::InvalidArgument);
+  EXPECT_EQ(inodeOf(ipc), 0u);  // nothing left behind
+  EXPECT_EQ(inodeOf(uts), 0u);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "image/registry.h"
 #include "lifecycle/events.h"
 #include "lifecycle/exit_monitor.h"
+#include "lifecycle/host_ops.h"
 #include "lifecycle/instrumented.h"
 #include "lifecycle/pod_manager.h"
 #include "lifecycle/recovery.h"
@@ -130,9 +131,10 @@ int runDaemon(const config::Config& cfg) {
   if (!runtimes) return failStartup(runtimes.error());
   const cgroups::Controllers controllers = cgroups::probeHostControllers();
   logControllers(controllers);
-  lifecycle::Infra infra(cfg, images, **layers, **runtimes);
-  lifecycle::PodManager pods(cfg, **store, network, infra, metricRegistry);
-  lifecycle::ContainerManager containers(cfg, **store, pods, images, **layers, **runtimes, controllers);
+  lifecycle::SystemHostOps hostOps(paths);
+  lifecycle::Infra infra(cfg, images, **layers, **runtimes, hostOps);
+  lifecycle::PodManager pods(cfg, **store, network, infra, hostOps, metricRegistry);
+  lifecycle::ContainerManager containers(cfg, **store, pods, images, **layers, **runtimes, controllers, hostOps);
   images.setLayersInUse([&] { return containers.layersInUse(); });
   lifecycle::EventBus events;
   pods.setEvents(&events);

@@ -1,0 +1,169 @@
+// Kubernetes pod semantics that conformance checks little: the containers
+// of a pod share one IPC and one UTS namespace even without an infra
+// container, and stop with the signal the config or the image names.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/pod_fixture.h"
+#include "sys/fs.h"
+
+namespace crix::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class PodSemanticsTest : public PodFixture {
+ protected:
+  std::string moreToml() override { return "[runtime]\npod_stop_grace_period = \"3s\"\n"; }
+  std::string run(const v1::ContainerConfig& c) {
+    std::string id;
+    auto s = create(c, &id);
+    EXPECT_TRUE(s.ok()) << s.error_message() << "\n" << d_->log();
+    s = start(id);
+    EXPECT_TRUE(s.ok()) << s.error_message() << "\n" << d_->log();
+    return id;
+  }
+  std::string exec(const std::string& id, std::vector<std::string> cmd) {
+    v1::ExecSyncRequest req;
+    req.set_container_id(id);
+    for (auto& a : cmd) req.add_cmd(a);
+    req.set_timeout(10);
+    v1::ExecSyncResponse resp;
+    auto s = d_->runtime()->ExecSync(rpcContext(20000).get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.exit_code(), 0) << resp.stderr();
+    std::string out = resp.stdout();
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+  grpc::Status stop(const std::string& id, int64_t timeout) {
+    v1::StopContainerRequest req;
+    req.set_container_id(id);
+    req.set_timeout(timeout);
+    v1::StopContainerResponse resp;
+    return d_->runtime()->StopContainer(rpcContext(static_cast<int>(timeout) * 1000 + 10000).get(), req, &resp);
+  }
+  nlohmann::json verboseInfo(const std::string& id) {
+    v1::ContainerStatusRequest req;
+    req.set_container_id(id);
+    req.set_verbose(true);
+    v1::ContainerStatusResponse resp;
+    EXPECT_TRUE(d_->runtime()->ContainerStatus(rpcContext().get(), req, &resp).ok());
+    auto it = resp.info().find("info");
+    return it == resp.info().end() ? nlohmann::json() : nlohmann::json::parse(it->second, nullptr, false);
+  }
+  // A shell that reports which signal ended it in its exit code: 3 for
+  // SIGQUIT, 15 for SIGTERM (traps, since it runs as PID 1).
+  v1::ContainerConfig trapping(const std::string& name, const std::string& image = "crix/busybox-user:1") {
+    auto c = config(name, {"sh", "-c", "trap 'exit 3' QUIT; trap 'exit 15' TERM; while :; do sleep 0.1; done"});
+    c.mutable_image()->set_image(TestRegistry::get().ref(image));
+    return c;
+  }
+  std::string statePath(const std::string& dir) const { return tmp_ / ("d/run/" + dir + "/" + pod_); }
+};
+
+TEST_F(PodSemanticsTest, ContainersOfAPodShareIpcAndUtsWithoutAnInfraContainer) {
+  std::string a = run(config("a", {"sleep", "3600"}));
+  std::string b = run(config("b", {"sleep", "3600"}));
+  std::string ipcA = exec(a, {"readlink", "/proc/self/ns/ipc"});
+  std::string ipcB = exec(b, {"readlink", "/proc/self/ns/ipc"});
+  ASSERT_FALSE(ipcA.empty());
+  EXPECT_EQ(ipcA, ipcB);
+  EXPECT_NE(ipcA, std::filesystem::read_symlink("/proc/self/ns/ipc").string());
+  EXPECT_EQ(exec(a, {"readlink", "/proc/self/ns/uts"}), exec(b, {"readlink", "/proc/self/ns/uts"}));
+  EXPECT_NE(exec(a, {"readlink", "/proc/self/ns/uts"}), std::filesystem::read_symlink("/proc/self/ns/uts").string());
+  EXPECT_EQ(exec(a, {"hostname"}), "podhost");
+  EXPECT_EQ(exec(b, {"hostname"}), "podhost");
+  // The namespaces are the pinned ones; the pod's removal unpins them.
+  EXPECT_TRUE(std::filesystem::exists(statePath("ipcns")));
+  EXPECT_TRUE(std::filesystem::exists(statePath("utsns")));
+  v1::RemovePodSandboxRequest rm;
+  rm.set_pod_sandbox_id(pod_);
+  v1::RemovePodSandboxResponse removed;
+  ASSERT_TRUE(d_->runtime()->RemovePodSandbox(rpcContext(30000).get(), rm, &removed).ok());
+  EXPECT_FALSE(std::filesystem::exists(statePath("ipcns")));
+  EXPECT_FALSE(std::filesystem::exists(statePath("utsns")));
+  auto mounts = sys::readFile("/proc/self/mountinfo");
+  ASSERT_TRUE(mounts);
+  EXPECT_EQ(mounts->find(pod_), std::string::npos) << "a mount of the pod is left";
+  pod_.clear();
+}
+
+TEST_F(PodSemanticsTest, StopSendsTheConfigsSignalElseTheImagesElseSigterm) {
+  struct Case {
+    const char* name;
+    const char* image;
+    v1::Signal asked;
+    int exitCode;
+    v1::Signal reported;
+  } cases[] = {
+      {"default", "crix/busybox-user:1", v1::SIGNAL_RUNTIME_DEFAULT, 15, v1::SIGNAL_SIGTERM},
+      {"image", "crix/busybox-quit:1", v1::SIGNAL_RUNTIME_DEFAULT, 3, v1::SIGNAL_SIGQUIT},
+      {"config", "crix/busybox-user:1", v1::SIGNAL_SIGQUIT, 3, v1::SIGNAL_SIGQUIT},
+      {"config-over-image", "crix/busybox-quit:1", v1::SIGNAL_SIGTERM, 15, v1::SIGNAL_SIGTERM},
+  };
+  v1::PullImageRequest pull;
+  pull.mutable_image()->set_image(TestRegistry::get().ref("crix/busybox-quit:1"));
+  v1::PullImageResponse pulled;
+  ASSERT_TRUE(d_->images()->PullImage(rpcContext(60000).get(), pull, &pulled).ok());
+  for (const auto& c : cases) {
+    auto cfg = trapping(c.name, c.image);
+    cfg.set_stop_signal(c.asked);
+    std::string id = run(cfg);
+    EXPECT_EQ(status(id).stop_signal(), c.reported) << c.name;
+    std::this_thread::sleep_for(200ms);  // the traps are set
+    ASSERT_TRUE(stop(id, 20).ok()) << c.name;
+    auto st = status(id);
+    EXPECT_EQ(st.state(), v1::CONTAINER_EXITED) << c.name;
+    EXPECT_EQ(st.exit_code(), c.exitCode) << c.name << ": the trap saw another signal";
+    EXPECT_EQ(verboseInfo(id).value("stopSignal", ""), c.reported == v1::SIGNAL_SIGQUIT ? "SIGQUIT" : "SIGTERM");
+  }
+}
+
+TEST_F(PodSemanticsTest, StopPodSandboxSendsEachContainersStopSignalThenKills) {
+  auto cfg = trapping("quits");
+  cfg.set_stop_signal(v1::SIGNAL_SIGQUIT);
+  std::string quits = run(cfg);
+  std::string terms = run(trapping("terms"));
+  // One that ignores its stop signal: only the grace period's end stops it.
+  std::string ignores = run(config("ignores", {"sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"}));
+  std::this_thread::sleep_for(200ms);
+  v1::StopPodSandboxRequest req;
+  req.set_pod_sandbox_id(pod_);
+  v1::StopPodSandboxResponse resp;
+  ASSERT_TRUE(d_->runtime()->StopPodSandbox(rpcContext(30000).get(), req, &resp).ok());
+  EXPECT_EQ(status(quits).exit_code(), 3);
+  EXPECT_EQ(status(terms).exit_code(), 15);
+  EXPECT_EQ(status(ignores).exit_code(), 137);
+}
+
+TEST_F(PodSemanticsTest, AStopSignalThatIsNoSignalIsRefused) {
+  auto cfg = config("bad", {"sleep", "1"});
+  cfg.set_stop_signal(static_cast<v1::Signal>(999));
+  auto s = create(cfg, nullptr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+}
+
+TEST_F(PodSemanticsTest, VerboseStatusCarriesTheRuntimeSpec) {
+  std::string id = run(config("spec", {"sleep", "3600"}));
+  auto info = verboseInfo(id);
+  ASSERT_TRUE(info.is_object());
+  ASSERT_TRUE(info.contains("runtimeSpec"));
+  const auto& spec = info["runtimeSpec"];
+  EXPECT_EQ(spec["process"]["args"], nlohmann::json::array({"sleep", "3600"}));
+  bool joinsIpc = false;
+  for (const auto& n : spec["linux"]["namespaces"])
+    if (n["type"] == "ipc") joinsIpc = n.value("path", "") == statePath("ipcns");
+  EXPECT_TRUE(joinsIpc) << spec["linux"]["namespaces"].dump();
+  EXPECT_GT(info.value("pid", 0), 0);
+}
+
+}  // namespace
+}  // namespace crix::test

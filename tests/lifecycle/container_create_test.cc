@@ -1,0 +1,147 @@
+// CreateContainer over the fakes: the spec it hands the runtime (the pod's
+// pinned namespaces joined, the image's user), the undo of a failed step,
+// a client that goes away, and a retry that joins the running call.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "lifecycle/container_manager.h"
+#include "lifecycle/manager_fixture.h"
+#include "sys/fs.h"
+
+namespace crix::lifecycle {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+const char* kImage = "registry.local/app:1";
+
+class ContainerCreateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    f.addImage(kImage, R"({"architecture":"amd64","os":"linux","config":{"Entrypoint":["/bin/app"],)"
+                       R"("Env":["PATH=/bin"],"User":"app"},"rootfs":{"type":"layers","diff_ids":[]}})");
+    f.host->setImageFiles("root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+                          "root:x:0:\napp:x:1000:\n");
+    f.load();
+  }
+
+  std::string runPod(NamespaceMode network = NamespaceMode::Pod, NamespaceMode ipc = NamespaceMode::Pod) {
+    PodConfig c;
+    c.metadata = {"web-" + std::to_string(pods_++), "uid", "default", 0};
+    c.network = network;
+    c.ipc = ipc;
+    auto id = f.pods->run(c);
+    EXPECT_TRUE(id) << id.error().message();
+    return id.value_or("");
+  }
+  static ContainerConfig config(const std::string& name = "app") {
+    ContainerConfig c;
+    c.name = name;
+    c.image = kImage;
+    return c;
+  }
+  // The spec written for container `id`.
+  json specOf(const std::string& id) {
+    auto text = sys::readFile(Paths::bundleSpec(f.cfg.paths().containerBundle(id)));
+    return text ? json::parse(*text, nullptr, false) : json();
+  }
+  static std::string nsPath(const json& spec, const std::string& type) {
+    for (const auto& n : spec["linux"]["namespaces"])
+      if (n["type"] == type) return n.value("path", "(new)");
+    return "(none)";
+  }
+
+  test::ManagerFixture f;
+  int pods_ = 0;
+};
+
+TEST_F(ContainerCreateTest, TheContainerJoinsThePodsPinnedNamespaces) {
+  std::string pod = runPod();
+  auto id = f.manager->create(pod, config());
+  ASSERT_TRUE(id) << id.error().message();
+  auto p = f.pods->get(pod);
+  ASSERT_TRUE(p);
+  json spec = specOf(*id);
+  ASSERT_TRUE(spec.is_object());
+  EXPECT_EQ(nsPath(spec, "network"), p->netnsPath);
+  EXPECT_EQ(nsPath(spec, "ipc"), p->ipcnsPath);
+  EXPECT_EQ(nsPath(spec, "uts"), p->utsnsPath);
+  EXPECT_EQ(nsPath(spec, "pid"), "(new)");
+  EXPECT_EQ(spec["process"]["user"]["uid"], 1000);  // the image's user, from its /etc/passwd
+  EXPECT_EQ(spec["process"]["args"], json::array({"/bin/app"}));
+  EXPECT_EQ(f.runtime->count("create", *id), 1);
+  EXPECT_EQ(f.rows()[*id].state, "created");
+  EXPECT_EQ(f.host->rootfsMounts(), (std::set<std::string>{*id}));
+}
+
+TEST_F(ContainerCreateTest, AHostIpcPodOnTheHostsNetworkJoinsNothingOfItsOwn) {
+  std::string pod = runPod(NamespaceMode::Node, NamespaceMode::Node);
+  auto id = f.manager->create(pod, config());
+  ASSERT_TRUE(id) << id.error().message();
+  json spec = specOf(*id);
+  EXPECT_EQ(nsPath(spec, "network"), "(none)");
+  EXPECT_EQ(nsPath(spec, "ipc"), "(none)");
+  EXPECT_EQ(nsPath(spec, "uts"), "(none)");
+}
+
+TEST_F(ContainerCreateTest, ARuntimeThatRefusesLeavesNothingAndTheNameFree) {
+  std::string pod = runPod();
+  f.runtime->failNext("create", Error(Code::Internal, "runc: exec format error"));
+  auto id = f.manager->create(pod, config());
+  ASSERT_FALSE(id);
+  EXPECT_NE(id.error().message().find("exec format error"), std::string::npos) << id.error().message();
+  EXPECT_TRUE(f.rows().empty());
+  EXPECT_TRUE(f.host->rootfsMounts().empty());
+  EXPECT_EQ(f.host->count("removeContainerDir"), 1);
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(f.cfg.paths().bundlesDir(), ec));
+  EXPECT_TRUE(f.manager->list({}).empty());
+  auto again = f.manager->create(pod, config());
+  EXPECT_TRUE(again) << again.error().message();
+}
+
+TEST_F(ContainerCreateTest, ACallWhoseClientWentStopsAndLeavesNothing) {
+  std::string pod = runPod();
+  auto id = f.manager->create(pod, config(), [] { return true; });
+  ASSERT_FALSE(id);
+  EXPECT_EQ(id.error().code(), Code::DeadlineExceeded);
+  EXPECT_TRUE(f.rows().empty());
+  EXPECT_EQ(f.runtime->count("create"), 0);
+  EXPECT_TRUE(f.host->rootfsMounts().empty());
+  auto again = f.manager->create(pod, config());
+  EXPECT_TRUE(again) << again.error().message();
+}
+
+TEST_F(ContainerCreateTest, ARetryWhileTheFirstRunsGetsItsContainer) {
+  std::string pod = runPod();
+  f.runtime->setDelay("create", 300ms);
+  auto first = std::async(std::launch::async, [&] { return f.manager->create(pod, config()); });
+  // The second arrives while the first waits on the runtime.
+  for (int i = 0; i < 5000 && f.runtime->count("create") == 0; ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(f.runtime->count("create"), 1);
+  auto second = f.manager->create(pod, config());
+  auto one = first.get();
+  ASSERT_TRUE(one) << one.error().message();
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_EQ(*one, *second);
+  EXPECT_EQ(f.runtime->count("create"), 1);
+  EXPECT_EQ(f.manager->list({}).size(), 1u);
+}
+
+TEST_F(ContainerCreateTest, APodThatIsStoppedTakesNoContainer) {
+  std::string pod = runPod();
+  ASSERT_TRUE(f.pods->stop(pod));
+  auto id = f.manager->create(pod, config());
+  ASSERT_FALSE(id);
+  EXPECT_EQ(id.error().code(), Code::FailedPrecondition);
+  EXPECT_EQ(f.host->count("mountRootfs"), 0);
+}
+
+}  // namespace
+}  // namespace crix::lifecycle
