@@ -108,7 +108,9 @@ json configToJson(const ContainerConfig& k) {
           {"maskedPaths", k.maskedPaths},
           {"readonlyPaths", k.readonlyPaths},
           {"seccompProfile", k.seccompProfile},
-          {"stopSignal", k.stopSignal}};
+          {"stopSignal", k.stopSignal},
+          {"apparmorProfile", k.apparmorProfile},
+          {"selinuxLabel", k.selinuxLabel}};
 }
 
 ContainerConfig configFromJson(const json& k) {
@@ -149,6 +151,8 @@ ContainerConfig configFromJson(const json& k) {
   cfg.readonlyPaths = k.value("readonlyPaths", Strings{});
   cfg.seccompProfile = k.value("seccompProfile", "");
   cfg.stopSignal = k.value("stopSignal", 0);
+  cfg.apparmorProfile = k.value("apparmorProfile", "");
+  cfg.selinuxLabel = k.value("selinuxLabel", "");
   return cfg;
 }
 

@@ -53,6 +53,8 @@ struct ContainerConfig {
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
   std::string seccompProfile;  // "", unconfined, runtime/default, docker/default, localhost/<path>
   int stopSignal = 0;          // as asked for; 0: the runtime's default (the image's, else SIGTERM)
+  // As security/lsm.h spells them; crix applies neither (refused when asked).
+  std::string apparmorProfile, selinuxLabel;
   bool operator==(const ContainerConfig&) const = default;
 };
 

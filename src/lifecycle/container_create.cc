@@ -19,6 +19,7 @@
 #include "lifecycle/container_spec_input.h"
 #include "lifecycle/enforceable.h"
 #include "lifecycle/rollback.h"
+#include "security/lsm.h"
 #include "security/seccomp.h"
 #include "spec/container_spec.h"
 #include "spec/gvisor_mounts.h"
@@ -151,6 +152,8 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
     if (m.containerPath.empty() || m.containerPath[0] != '/')
       return fail(Code::InvalidArgument, "mount destination \"" + m.containerPath + "\" is not an absolute path");
   }
+  static const security::HostLsm lsm = security::probeHostLsm();
+  TRY(security::checkLsm({cc.apparmorProfile, cc.selinuxLabel}, lsm, "container " + cc.name));
   auto devices = TRY(deviceNodes(cc.devices));
   spec::Resources enforced = cc.resources;
   auto droppedLimits = TRY(dropUnenforceable(enforced, controllers_, cfg_.tolerateMissingHugetlb));

@@ -251,9 +251,17 @@ std::string ContainerManager::operation(const std::string& id) const {
 }
 
 void ContainerManager::visit(const ContainerFilter& f, const std::function<void(const Container&)>& fn) {
+  std::string podId = f.podId;
+  if (!podId.empty() && podId.size() != kIdLength) {
+    // A truncated pod id, as every id-taking call takes one; no such pod
+    // (or more than one): nothing to list.
+    auto pod = pods_.get(podId);
+    if (!pod) return;
+    podId = pod->id;
+  }
   for (const auto& e : store_.all()) {
     if (!f.idPrefix.empty() && !e->id().starts_with(f.idPrefix)) continue;
-    if (!f.podId.empty() && e->podId() != f.podId) continue;
+    if (!podId.empty() && e->podId() != podId) continue;
     if (!exitsWatched_) refresh(*e);
     e->read([&](const Container& c) {
       if (f.state && c.state != *f.state) return;

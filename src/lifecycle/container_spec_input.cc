@@ -54,8 +54,16 @@ Result<spec::ContainerSpecInput> containerSpecInput(const ContainerConfig& cc, c
   in.terminal = cc.tty;
   in.uid = host.user.uid;
   in.gid = host.user.gid;
-  in.additionalGids = host.user.groups;
-  for (auto g : cc.supplementalGroups) in.additionalGids.push_back(static_cast<uint32_t>(g));
+  // The process's groups are its primary one, the image's groups of its
+  // user, then the config's (setgroups replaces the whole list: without the
+  // primary gid, `id` would not show it among the groups).
+  in.additionalGids = {in.gid};
+  auto addGroup = [&](uint32_t g) {
+    if (std::find(in.additionalGids.begin(), in.additionalGids.end(), g) == in.additionalGids.end())
+      in.additionalGids.push_back(g);
+  };
+  for (auto g : host.user.groups) addGroup(g);
+  for (auto g : cc.supplementalGroups) addGroup(static_cast<uint32_t>(g));
   in.hostname = host.hostname;
   in.hostNetwork = pod.config.network == NamespaceMode::Node;
   in.netnsPath = pod.netnsPath;

@@ -18,6 +18,7 @@
 #include "lifecycle/pod_sysctls.h"
 #include "lifecycle/rollback.h"
 #include "network/netns.h"
+#include "security/lsm.h"
 #include "sys/fs.h"
 #include "sys/namespaces.h"
 #include "sys/unique_fd.h"
@@ -143,6 +144,8 @@ Result<> PodManager::validate(const PodConfig& c, std::string* handler) const {
   if (!c.logDirectory.empty() && c.logDirectory[0] != '/')
     return fail(Code::InvalidArgument, "log_directory \"" + c.logDirectory + "\" is not an absolute path");
   TRY(validateDns(c));
+  static const security::HostLsm lsm = security::probeHostLsm();
+  TRY(security::checkLsm({c.apparmorProfile, c.selinuxLabel}, lsm, "pod " + podName(m)));
   for (const auto& [k, v] : c.sysctls) {
     if (!isNamespacedSysctl(k))
       return fail(Code::InvalidArgument, "sysctl " + k + " is not namespaced and cannot be set for a pod");

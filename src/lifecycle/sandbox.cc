@@ -82,7 +82,9 @@ std::string toJson(const Sandbox& s) {
            {"uidMappings", mappingsJson(c.uidMappings)},
            {"gidMappings", mappingsJson(c.gidMappings)},
            {"runtimeHandler", c.runtimeHandler},
-           {"privileged", c.privileged}}}};
+           {"privileged", c.privileged},
+           {"apparmorProfile", c.apparmorProfile},
+           {"selinuxLabel", c.selinuxLabel}}}};
   return j.dump();
 }
 
@@ -132,6 +134,8 @@ Result<Sandbox> sandboxFromJson(const std::string& text) {
     cfg.gidMappings = mappingsFromJson(c.value("gidMappings", json::array()));
     cfg.runtimeHandler = c.value("runtimeHandler", "");
     cfg.privileged = c.value("privileged", false);
+    cfg.apparmorProfile = c.value("apparmorProfile", "");
+    cfg.selinuxLabel = c.value("selinuxLabel", "");
     return s;
   } catch (const json::exception& e) {
     return fail(Code::Internal, std::string("corrupt pod record: ") + e.what());

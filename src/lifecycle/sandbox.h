@@ -57,6 +57,8 @@ struct PodConfig {
   std::vector<sys::IdMapping> uidMappings, gidMappings;
   std::string runtimeHandler;
   bool privileged = false;
+  // As security/lsm.h spells them; crix applies neither (refused when asked).
+  std::string apparmorProfile, selinuxLabel;
   bool operator==(const PodConfig&) const = default;
 };
 

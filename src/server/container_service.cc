@@ -18,6 +18,23 @@ grpc::Status invalid(const std::string& m) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m);
 }
 
+}  // namespace
+
+std::string apparmorFromCri(const v1::SecurityProfile& p) {
+  switch (p.profile_type()) {
+    case v1::SecurityProfile::Localhost: return "localhost/" + p.localhost_ref();
+    case v1::SecurityProfile::Unconfined: return "unconfined";
+    default: return "runtime/default";
+  }
+}
+
+std::string selinuxFromCri(const v1::SELinuxOption& o) {
+  std::string label = o.user() + ":" + o.role() + ":" + o.type() + ":" + o.level();
+  return label == ":::" ? "" : label;
+}
+
+namespace {
+
 // The CRI's seccomp choice in its string form; lifecycle parses and checks it.
 std::string seccompProfile(const v1::LinuxContainerSecurityContext& sc) {
   if (sc.has_seccomp()) {
@@ -105,6 +122,12 @@ lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
   k.readonlyPaths = {sc.readonly_paths().begin(), sc.readonly_paths().end()};
   k.seccompProfile = seccompProfile(sc);
   k.stopSignal = signalFromCri(c.stop_signal());
+  // The deprecated string form ("runtime/default", "localhost/<name>") when the message is absent.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  k.apparmorProfile = sc.has_apparmor() ? apparmorFromCri(sc.apparmor()) : sc.apparmor_profile();
+#pragma GCC diagnostic pop
+  k.selinuxLabel = selinuxFromCri(sc.selinux_options());
   return k;
 }
 

@@ -1,4 +1,4 @@
-// Model → CRI conversions that more than one service needs.
+// Conversions between the model and the CRI that more than one service needs.
 #pragma once
 
 #include <string>
@@ -9,6 +9,10 @@
 #include "lifecycle/sandbox.h"
 
 namespace crix::server {
+
+// CRI → model: AppArmor and SELinux choices as security/lsm.h spells them.
+std::string apparmorFromCri(const ::runtime::v1::SecurityProfile& p);
+std::string selinuxFromCri(const ::runtime::v1::SELinuxOption& o);
 
 void fillPodMetadata(const lifecycle::Sandbox& s, ::runtime::v1::PodSandboxMetadata* out);
 void fillPodStatus(const lifecycle::Sandbox& s, ::runtime::v1::PodSandboxStatus* out);

@@ -44,6 +44,8 @@ lifecycle::PodConfig fromCri(const v1::PodSandboxConfig& c, const std::string& h
     for (const auto& m : u.gids()) p.gidMappings.push_back({m.container_id(), m.host_id(), m.length()});
   }
   p.privileged = linux.security_context().privileged();
+  if (linux.security_context().has_apparmor()) p.apparmorProfile = apparmorFromCri(linux.security_context().apparmor());
+  p.selinuxLabel = selinuxFromCri(linux.security_context().selinux_options());
   p.runtimeHandler = handler;
   return p;
 }

@@ -151,6 +151,48 @@ TEST_F(PodSemanticsTest, AStopSignalThatIsNoSignalIsRefused) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
 }
 
+TEST_F(PodSemanticsTest, TheProcessGroupsHoldItsPrimaryGroupAndTheSupplementalOnes) {
+  auto cfg = config("groups", {"sleep", "3600"});
+  auto* sc = cfg.mutable_linux()->mutable_security_context();
+  sc->mutable_run_as_user()->set_value(0);
+  sc->add_supplemental_groups(10);
+  std::string id = run(cfg);
+  // As the peers give it: groups=0(root),10(wheel) for `id`.
+  EXPECT_EQ(exec(id, {"grep", "^Groups:", "/proc/self/status"}), "Groups:\t0 10 ");
+}
+
+TEST_F(PodSemanticsTest, ProfilesCrixCannotApplyAreRefusedWithTheReason) {
+  auto localhost = config("aa", {"sleep", "1"});
+  auto* aa = localhost.mutable_linux()->mutable_security_context()->mutable_apparmor();
+  aa->set_profile_type(v1::SecurityProfile::Localhost);
+  aa->set_localhost_ref("k8s-nginx");
+  auto s = create(localhost, nullptr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_NE(s.error_message().find("k8s-nginx"), std::string::npos) << s.error_message();
+
+  auto labelled = config("se", {"sleep", "1"});
+  labelled.mutable_linux()->mutable_security_context()->mutable_selinux_options()->set_type("container_t");
+  s = create(labelled, nullptr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_NE(s.error_message().find("SELinux"), std::string::npos) << s.error_message();
+
+  v1::RunPodSandboxRequest run;
+  *run.mutable_config() = podConfig_;
+  run.mutable_config()->mutable_metadata()->set_name("labelled-pod");
+  run.mutable_config()->mutable_linux()->mutable_security_context()->mutable_selinux_options()->set_level("s0:c1");
+  v1::RunPodSandboxResponse ran;
+  s = d_->runtime()->RunPodSandbox(rpcContext(30000).get(), run, &ran);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+
+  // What needs no profile runs.
+  auto runtimeDefault = config("rd", {"sleep", "3600"});
+  runtimeDefault.mutable_linux()->mutable_security_context()->mutable_apparmor()->set_profile_type(
+      v1::SecurityProfile::RuntimeDefault);
+  std::string id;
+  s = create(runtimeDefault, &id);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
 TEST_F(PodSemanticsTest, VerboseStatusCarriesTheRuntimeSpec) {
   std::string id = run(config("spec", {"sleep", "3600"}));
   auto info = verboseInfo(id);

@@ -134,6 +134,19 @@ TEST_F(ContainerCreateTest, ARetryWhileTheFirstRunsGetsItsContainer) {
   EXPECT_EQ(f.manager->list({}).size(), 1u);
 }
 
+TEST_F(ContainerCreateTest, ListingByATruncatedPodIdFindsThePodsContainers) {
+  std::string pod = runPod();
+  std::string other = runPod();
+  auto id = f.manager->create(pod, config());
+  ASSERT_TRUE(id) << id.error().message();
+  ASSERT_TRUE(f.manager->create(other, config("other")));
+  auto listed = f.manager->list({.podId = pod.substr(0, 12)});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].id, *id);
+  EXPECT_EQ(f.manager->list({.podId = pod}).size(), 1u);
+  EXPECT_TRUE(f.manager->list({.podId = "ffffffffffff"}).empty());
+}
+
 TEST_F(ContainerCreateTest, APodThatIsStoppedTakesNoContainer) {
   std::string pod = runPod();
   ASSERT_TRUE(f.pods->stop(pod));

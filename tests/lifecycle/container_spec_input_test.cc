@@ -75,14 +75,14 @@ TEST(ContainerSpecInput, OneRowPerRule) {
        [](const auto& s) { EXPECT_EQ(s.cwd, "/srv"); }},
       {"the config's working dir wins", [](Inputs& i) { i.cc.workingDir = "/tmp"; },
        [](const auto& s) { EXPECT_EQ(s.cwd, "/tmp"); }},
-      {"the resolved user, the image's groups, then the supplemental ones",
+      {"the resolved user; its primary group, the image's groups, then the supplemental ones, each once",
        [](Inputs& i) {
-         i.cc.supplementalGroups = {5, 6};
+         i.cc.supplementalGroups = {5, 6, 10, 1000};
        },
        [](const auto& s) {
          EXPECT_EQ(s.uid, 1000u);
          EXPECT_EQ(s.gid, 1000u);
-         EXPECT_EQ(s.additionalGids, (std::vector<uint32_t>{10, 5, 6}));
+         EXPECT_EQ(s.additionalGids, (std::vector<uint32_t>{1000, 10, 5, 6}));
        }},
       {"the pod's network namespace", [](Inputs&) {},
        [](const auto& s) {

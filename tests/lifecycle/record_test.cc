@@ -50,6 +50,8 @@ Container fullContainer() {
   k.readonlyPaths = {"/proc/sys"};
   k.seccompProfile = "runtime/default";
   k.stopSignal = 3;
+  k.apparmorProfile = "runtime/default";
+  k.selinuxLabel = ":::";
   c.imageId = "sha256:abc";
   c.chainIds = {"sha256:l1", "sha256:l2"};
   c.state = ContainerState::Running;
@@ -134,6 +136,8 @@ TEST(PodRecord, RoundTripsWhole) {
   c.gidMappings = {{0, 200000, 65536}};
   c.runtimeHandler = "runsc";
   c.privileged = true;
+  c.apparmorProfile = "unconfined";
+  c.selinuxLabel = "system_u:system_r:container_t:s0";
   s.state = SandboxState::NotReady;
   s.createdAt = 5;
   s.handler = "runsc";
