@@ -108,6 +108,9 @@ std::string Paths::containerVolumeMap(std::string_view id, size_t n) const {
 std::string Paths::cniCacheDir() const {
   return join(root_, "cni");
 }
+std::string Paths::importDir() const {
+  return join(root_, "import");
+}
 std::string Paths::cniAttachment(std::string_view podId) const {
   return join(cniCacheDir(), std::string(podId) + ".json");
 }

@@ -26,8 +26,11 @@
 //   │       ├── volumes/<n>         containerImageVolume    a fresh dir for the image's n-th Volume
 //   │       └── volume-maps/<n>     containerVolumeMap      CRI mount n, idmapped, only while the runtime
 //   │                                                       creates the container
-//   └── cni/                        cniCacheDir()
-//       └── <pod-id>.json           cniAttachment(podId)    CNI config, args and result, written before ADD
+//   ├── cni/                        cniCacheDir()
+//   │   └── <pod-id>.json           cniAttachment(podId)    CNI config, args and result, written before ADD
+//   └── import/                     importDir()             the only place PullImage reads oci-archive: and
+//                                                           docker-archive: references from (crixctl image
+//                                                           import links or copies archives here)
 //
 //   <state_dir>/  (/run/crix: gone at reboot)
 //   ├── containers/                 bundlesDir()
@@ -132,6 +135,7 @@ class Paths {
 
   std::string cniCacheDir() const;
   std::string cniAttachment(std::string_view podId) const;
+  std::string importDir() const;
 
   // <state_dir>
   std::string bundlesDir() const;

@@ -75,7 +75,9 @@ class ImageStore {
 
   // Pulls `ref`; returns the image ID. Concurrent pulls of one reference
   // share one pull. "oci-archive:PATH" and "docker-archive:PATH" import a
-  // local archive instead (see importArchive).
+  // local archive instead (see importArchive), but only one in the import
+  // directory (Paths::importDir): any CRI client may call PullImage, and
+  // crixd must not read whatever host file it names (InvalidArgument).
   Result<std::string> pull(std::string_view ref, const RegistryAuth& auth);
 
   // Loads every image of an OCI image layout archive or a `docker save`
@@ -103,6 +105,8 @@ class ImageStore {
   const ContentStore& content() const { return content_; }
 
  private:
+  // The archive is a file inside the import directory, symlinks resolved.
+  Result<> checkImportPath(const std::string& path) const;
   Result<std::string> pullAny(std::string_view ref, const RegistryAuth& auth);
   Result<std::string> pullOnce(const Reference& ref, const RegistryAuth& auth);
   // Fetches `ref` (by its tag or digest) from `source` and records it. A

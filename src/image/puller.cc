@@ -1,5 +1,8 @@
 // ImageStore::pull: resolve, fetch and unpack, then commit in one transaction.
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "common/fault.h"
@@ -55,11 +58,30 @@ Result<std::string> ImageStore::pull(std::string_view text, const RegistryAuth& 
   return r;
 }
 
+Result<> ImageStore::checkImportPath(const std::string& path) const {
+  std::string dir = content_.paths().importDir();
+  auto refuse = [&](const std::string& why) {
+    return fail(Code::InvalidArgument, "archive \"" + path + "\" " + why + ": crixd reads archives only from " + dir +
+                                           " (crixctl image import puts them there)");
+  };
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return refuse("cannot be resolved (" + std::string(std::strerror(errno)) + ")");
+  std::string resolved(real);
+  std::free(real);
+  char* realDir = ::realpath(dir.c_str(), nullptr);
+  std::string base = realDir ? realDir : dir;
+  std::free(realDir);
+  if (!resolved.starts_with(base + "/")) return refuse("is outside the import directory");
+  return {};
+}
+
 Result<std::string> ImageStore::pullAny(std::string_view text, const RegistryAuth& auth) {
   // Local archives, named as Podman's transports name them.
   for (std::string_view scheme : {"oci-archive:", "docker-archive:"}) {
     if (!text.starts_with(scheme)) continue;
-    auto ids = TRY(importArchive(std::string(text.substr(scheme.size()))));
+    std::string path(text.substr(scheme.size()));
+    TRY(checkImportPath(path));
+    auto ids = TRY(importArchive(path));
     return ids.front();
   }
   auto refs = TRY(candidates(text, opts_.searchRegistries));

@@ -65,6 +65,7 @@ TEST(Paths, DrawsTheLayoutUnderBothRoots) {
       {p.podNetns(kId), "/run/crix/netns/" + kId},
       {p.usernsDir(), "/run/crix/userns"},
       {p.podUserns(kId), "/run/crix/userns/" + kId},
+      {p.importDir(), "/var/lib/crix/import"},
       {p.ipcnsDir(), "/run/crix/ipcns"},
       {p.podIpcns(kId), "/run/crix/ipcns/" + kId},
       {p.utsnsDir(), "/run/crix/utsns"},

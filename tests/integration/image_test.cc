@@ -383,6 +383,17 @@ TEST_F(ImageTest, ImportArchivesAndCrixctl) {
   ASSERT_EQ(oci.exitCode, 0) << oci.err;
   auto dsave = ctl({"image", "import", out + "/dsave.tar.gz"});
   ASSERT_EQ(dsave.exitCode, 0) << dsave.err;
+  // A CRI client may not make crixd read a host file: only the import
+  // directory's archives are read, symlinks resolved.
+  auto outside = pull(*d, "oci-archive:" + out + "/oci.tar");
+  EXPECT_EQ(outside.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << outside.error_message();
+  EXPECT_NE(outside.error_message().find("import"), std::string::npos) << outside.error_message();
+  EXPECT_EQ(pull(*d, "docker-archive:/etc/shadow").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  fs::create_symlink(out + "/oci.tar", d->root() + "/import/sneaky.tar");
+  EXPECT_EQ(pull(*d, "oci-archive:" + d->root() + "/import/sneaky.tar").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  fs::remove(d->root() + "/import/sneaky.tar");
+  EXPECT_TRUE(fs::is_empty(d->root() + "/import"));  // crixctl's staged copies are gone
   auto ociImg = status(*d, "localhost/imported/oci:1");
   auto dsaveImg = status(*d, "localhost/imported/dsave:1");
   ASSERT_TRUE(ociImg && dsaveImg);

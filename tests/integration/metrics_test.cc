@@ -175,8 +175,8 @@ TEST_F(MetricsTest, ScrapeShowsCallsPodsImagesAndTheProcess) {
   EXPECT_EQ(value(after, R"(crix_oci_runtime_duration_seconds_count{op="create"})"), 1);
   EXPECT_EQ(value(after, R"(crix_oci_runtime_duration_seconds_count{op="start"})"), 1);
   EXPECT_GE(value(after, R"(crix_oci_runtime_duration_seconds_count{op="delete"})"), 1);
-  for (const char* step : {"validate", "reserve_name", "pod_dir", "netns", "cni_add", "pod_files", "shm", "pause_image",
-                           "rootfs", "spec", "runtime_create", "runtime_start", "persist"})
+  for (const char* step : {"validate", "reserve_name", "pod_dir", "netns", "cni_add", "ipc_uts", "pod_files", "shm",
+                           "pause_image", "rootfs", "spec", "runtime_create", "runtime_start", "persist"})
     EXPECT_EQ(value(after, std::string(R"(crix_pod_startup_step_duration_seconds_count{step=")") + step + "\"}"), 1)
         << step;
   EXPECT_EQ(value(after, "crix_pod_startup_duration_seconds_count"), 1);
@@ -226,8 +226,8 @@ TEST_F(MetricsTest, VerbosePodStatusHasTheStartupBreakdown) {
   // In the order the steps ran, then the total, which is their sum
   // (sysctls: the default unprivileged ports and ping range).
   EXPECT_EQ(steps, (std::vector<std::string>{"validate", "reserve_name", "pod_dir", "netns", "cni_add", "sysctls",
-                                             "pod_files", "shm", "pause_image", "rootfs", "spec", "runtime_create",
-                                             "runtime_start", "persist", "total"}))
+                                             "ipc_uts", "pod_files", "shm", "pause_image", "rootfs", "spec",
+                                             "runtime_create", "runtime_start", "persist", "total"}))
       << b.dump();
   EXPECT_NEAR(b["total"].get<double>(), sum, 0.01 * static_cast<double>(steps.size()));
   EXPECT_GT(b["runtime_create"].get<double>(), 0);

@@ -1,4 +1,6 @@
 // crixctl: a CRI client for crixd or any other CRI runtime socket.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cmd/crixctl/bench.h"
+#include "common/paths.h"
 #include "crix/proto/api.grpc.pb.h"
 
 namespace {
@@ -103,6 +106,43 @@ int pull(const Client& c, const std::string& image, const std::string& creds) {
   if (auto s = stub->PullImage(&ctx, req, &resp); !s.ok()) return report(s, "pull " + image);
   std::cout << "Image is up to date for " << resp.image_ref() << "\n";
   return 0;
+}
+
+// crixd reads archives only from its import directory (<root>/import):
+// the archive is linked there (copied when it is on another filesystem),
+// pulled by that name, and unlinked.
+int importArchive(const Client& c, const std::string& archive) {
+  auto stub = v1::RuntimeService::NewStub(c.channel());
+  grpc::ClientContext ctx;
+  c.prepare(ctx);
+  v1::StatusRequest req;
+  req.set_verbose(true);
+  v1::StatusResponse resp;
+  if (auto s = stub->Status(&ctx, req, &resp); !s.ok()) return report(s, "status");
+  auto it = resp.info().find("config");
+  auto config = it == resp.info().end() ? nlohmann::json() : nlohmann::json::parse(it->second, nullptr, false);
+  if (!config.is_object() || !config.contains("root")) {
+    std::cerr << "crixctl: image import: the runtime does not say where its root is (is it crixd?)\n";
+    return 1;
+  }
+  std::string dir = crix::Paths(config["root"].get<std::string>(), "").importDir();
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path source = fs::absolute(archive, ec);
+  fs::path staged = fs::path(dir) / ("crixctl-" + std::to_string(::getpid()) + "-" + source.filename().string());
+  fs::create_hard_link(source, staged, ec);
+  if (ec) {
+    ec.clear();
+    fs::copy_file(source, staged, ec);
+  }
+  if (ec) {
+    std::cerr << "crixctl: image import: cannot put " << source.string() << " into " << dir << ": " << ec.message()
+              << "\n";
+    return 1;
+  }
+  int rc = pull(c, "oci-archive:" + staged.string(), "");
+  fs::remove(staged, ec);
+  return rc;
 }
 
 int images(const Client& c) {
@@ -202,7 +242,6 @@ int main(int argc, char** argv) {
     benchOpts.endpoint = client.endpoint;
     return crix::bench::runBench(benchOpts);
   }
-  // crixd reads the archive itself, so the path must be absolute.
-  if (*importCmd) return pull(client, "oci-archive:" + std::filesystem::absolute(archive).string(), "");
+  if (*importCmd) return importArchive(client, archive);
   return 1;
 }

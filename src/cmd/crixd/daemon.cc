@@ -105,6 +105,7 @@ int runDaemon(const config::Config& cfg) {
   for (const auto& dir : {paths.root(), paths.containersDir(), paths.stateDir()}) {
     if (auto made = sys::mkdirAll(dir, 0711); !made) return failStartup(made.error());
   }
+  if (auto made = sys::mkdirAll(paths.importDir(), 0700); !made) return failStartup(made.error());
   // One daemon per root: a second one would corrupt the database and race
   // on every container.
   auto lock = sys::FileLock::acquire(paths.lockFile());
