@@ -143,6 +143,9 @@ std::string Paths::podShm(std::string_view podId) const {
 std::string Paths::podInfraBundle(std::string_view podId) const {
   return join(podDir(podId), "infra");
 }
+std::string Paths::podSysfs(std::string_view podId) const {
+  return join(podDir(podId), "sysfs");
+}
 std::string Paths::podInfraLog(std::string_view podId) const {
   return join(podDir(podId), "infra.log");
 }

@@ -41,6 +41,8 @@
 //   │       ├── hosts               podHosts(podId)         }
 //   │       ├── resolv.conf         podResolvConf(podId)    }
 //   │       ├── shm/                podShm(podId)           a tmpfs: the pod's /dev/shm
+//   │       ├── sysfs/              podSysfs(podId)         privileged pods: the network namespace's sysfs,
+//   │                                                       mounted read-write first (see HostOps::mountSysfs)
 //   │       ├── infra/              podInfraBundle(podId)   the infra container's OCI bundle (below)
 //   │       └── infra.log           podInfraLog(podId)      the infra container's output
 //   ├── netns/                      netnsDir()
@@ -147,6 +149,7 @@ class Paths {
   std::string podHosts(std::string_view podId) const;
   std::string podResolvConf(std::string_view podId) const;
   std::string podShm(std::string_view podId) const;
+  std::string podSysfs(std::string_view podId) const;
   std::string podInfraBundle(std::string_view podId) const;
   std::string podInfraLog(std::string_view podId) const;
 

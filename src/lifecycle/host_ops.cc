@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,6 +71,16 @@ Result<> SystemHostOps::mountShm(const std::string& at, int64_t bytes) {
 
 Result<> SystemHostOps::unmountShm(const std::string& at) {
   return lifecycle::unmountShm(at);
+}
+
+Result<> SystemHostOps::mountSysfs(const std::string& netns, const std::string& at) {
+  return network::mountSysfs(netns, at);
+}
+
+Result<> SystemHostOps::unmountSysfs(const std::string& at) {
+  if (::umount2(at.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    return failErrno("unmount " + at, errno);
+  return {};
 }
 
 Result<std::string> SystemHostOps::mountRootfs(const std::string& id, const std::vector<std::string>& lowers,

@@ -41,6 +41,10 @@ class HostOps {
   // The pod's /dev/shm, a tmpfs of `bytes`; unmounting is fine when not mounted.
   virtual Result<> mountShm(const std::string& at, int64_t bytes) = 0;
   virtual Result<> unmountShm(const std::string& at) = 0;
+  // A privileged pod's read-write sysfs (network::mountSysfs); unmounting
+  // is fine when not mounted.
+  virtual Result<> mountSysfs(const std::string& netns, const std::string& at) = 0;
+  virtual Result<> unmountSysfs(const std::string& at) = 0;
 
   // Root filesystems (storage/rootfs.h): mounted, unmounted, and removed
   // with the container's directory.
@@ -71,6 +75,8 @@ class SystemHostOps final : public HostOps {
   Result<> applyNetSysctls(const std::string& netns, const std::map<std::string, std::string>& sysctls) override;
   Result<> mountShm(const std::string& at, int64_t bytes) override;
   Result<> unmountShm(const std::string& at) override;
+  Result<> mountSysfs(const std::string& netns, const std::string& at) override;
+  Result<> unmountSysfs(const std::string& at) override;
   Result<std::string> mountRootfs(const std::string& id, const std::vector<std::string>& lowers,
                                   const storage::IdMappedLayers* idmap) override;
   Result<> unmountRootfs(const std::string& id) override;

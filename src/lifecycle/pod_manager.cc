@@ -234,6 +234,11 @@ Result<std::string> PodManager::runNow(const PodConfig& config, const ClientGone
     TRY(sys::mkdirAll(paths_.netnsDir(), 0755));
     TRY_CTX(host_.createNetns(s.netnsPath, s.usernsPath), "pod " + s.name);
     undo.push([this, path = s.netnsPath] { (void)host_.unpin(path); });
+    if (config.privileged) {
+      // Before any container mounts sysfs in the namespace: the first mount decides for all.
+      TRY(host_.mountSysfs(s.netnsPath, paths_.podSysfs(s.id)));
+      undo.push([this, at = paths_.podSysfs(s.id)] { (void)host_.unmountSysfs(at); });
+    }
     TRY(checkpoint("pod-after-netns", abandoned));
     s.startup.lap("netns");
 
@@ -325,6 +330,9 @@ Result<> PodManager::release(Sandbox& s) {
   if (!s.netnsPath.empty()) {
     if (auto r = net_.del(s.id); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
     TRY(faultPoint("stop-after-cni"));
+    if (s.config.privileged)
+      if (auto r = host_.unmountSysfs(paths_.podSysfs(s.id)); !r)
+        errors += (errors.empty() ? "" : "; ") + r.error().message();
     if (auto r = host_.unpin(s.netnsPath); !r) errors += (errors.empty() ? "" : "; ") + r.error().message();
     TRY(faultPoint("stop-after-netns"));
   }

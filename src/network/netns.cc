@@ -164,6 +164,18 @@ Result<std::vector<InterfaceStats>> interfaceStats(const std::string& path) {
   return inNetns<std::vector<InterfaceStats>>(path, readInterfaceStats);
 }
 
+Result<> mountSysfs(const std::string& netns, const std::string& at) {
+  TRY(sys::mkdirAll(at, 0755));
+  return inNetns<bool>(netns,
+                       [&]() -> Result<bool> {
+                         // sysfs shows the mounting thread's network namespace.
+                         if (::mount("sysfs", at.c_str(), "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+                           return failErrno("mount sysfs at " + at, errno);
+                         return true;
+                       })
+      .map([](bool) {});
+}
+
 bool isNetns(const std::string& path) {
   struct statfs st {};
   return ::statfs(path.c_str(), &st) == 0 && st.f_type == NSFS_MAGIC;

@@ -36,6 +36,14 @@ struct InterfaceStats {
 // Counters of every interface but lo in the namespace pinned at `path`.
 Result<std::vector<InterfaceStats>> interfaceStats(const std::string& path);
 
+// Mounts the sysfs of the network namespace pinned at `netns` at `at` (a
+// new directory), read-write. Every sysfs mount in one network namespace
+// shares one superblock, whose read-only flag the first mount decides: a
+// read-write one held for the pod lets its privileged containers have a
+// writable /sys whichever container mounts first (the others get theirs
+// read-only per mount).
+Result<> mountSysfs(const std::string& netns, const std::string& at);
+
 // True when `path` is a pinned network namespace.
 bool isNetns(const std::string& path);
 

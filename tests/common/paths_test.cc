@@ -66,6 +66,7 @@ TEST(Paths, DrawsTheLayoutUnderBothRoots) {
       {p.usernsDir(), "/run/crix/userns"},
       {p.podUserns(kId), "/run/crix/userns/" + kId},
       {p.importDir(), "/var/lib/crix/import"},
+      {p.podSysfs(kId), "/run/crix/pods/" + kId + "/sysfs"},
       {p.ipcnsDir(), "/run/crix/ipcns"},
       {p.podIpcns(kId), "/run/crix/ipcns/" + kId},
       {p.utsnsDir(), "/run/crix/utsns"},

@@ -54,6 +54,11 @@ std::set<std::string> FakeHostOps::shmMounts() const {
   return shm_;
 }
 
+std::set<std::string> FakeHostOps::sysfsMounts() const {
+  std::lock_guard lock(mu_);
+  return sysfs_;
+}
+
 std::set<std::string> FakeHostOps::rootfsMounts() const {
   std::lock_guard lock(mu_);
   return rootfs_;
@@ -136,6 +141,22 @@ Result<> FakeHostOps::unmountShm(const std::string& at) {
   std::lock_guard lock(mu_);
   TRY(enter("unmountShm", at));
   shm_.erase(at);
+  return {};
+}
+
+Result<> FakeHostOps::mountSysfs(const std::string& netns, const std::string& at) {
+  std::lock_guard lock(mu_);
+  TRY(enter("mountSysfs", at));
+  if (!pinned_.count(netns)) return fail(Code::Internal, "join " + netns + ": no such namespace");
+  TRY(sys::mkdirAll(at, 0755));
+  sysfs_.insert(at);
+  return {};
+}
+
+Result<> FakeHostOps::unmountSysfs(const std::string& at) {
+  std::lock_guard lock(mu_);
+  TRY(enter("unmountSysfs", at));
+  sysfs_.erase(at);
   return {};
 }
 

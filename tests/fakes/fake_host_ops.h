@@ -23,6 +23,7 @@ class FakeHostOps final : public lifecycle::HostOps {
  public:
   struct Call {
     std::string op;   // createUserns, createNetns, createIpcUts, unpin, applyNetSysctls, mountShm, unmountShm,
+                      // mountSysfs, unmountSysfs,
                       // mountRootfs, unmountRootfs, removeContainerDir, destroyCgroup
     std::string arg;  // the path, id or cgroups path (createIpcUts: "<ipc>|<uts>")
     bool operator==(const Call&) const = default;
@@ -43,9 +44,10 @@ class FakeHostOps final : public lifecycle::HostOps {
 
   std::vector<Call> calls() const;
   int count(const std::string& op) const;
-  // Pins, shm mounts and rootfs mounts made and not yet undone.
+  // Pins, shm and sysfs mounts and rootfs mounts made and not yet undone.
   std::set<std::string> pinned() const;
   std::set<std::string> shmMounts() const;
+  std::set<std::string> sysfsMounts() const;
   std::set<std::string> rootfsMounts() const;
 
   Result<> createUserns(const std::string& path, const std::vector<sys::IdMapping>& uids,
@@ -57,6 +59,8 @@ class FakeHostOps final : public lifecycle::HostOps {
   Result<> applyNetSysctls(const std::string& netns, const std::map<std::string, std::string>& sysctls) override;
   Result<> mountShm(const std::string& at, int64_t bytes) override;
   Result<> unmountShm(const std::string& at) override;
+  Result<> mountSysfs(const std::string& netns, const std::string& at) override;
+  Result<> unmountSysfs(const std::string& at) override;
   Result<std::string> mountRootfs(const std::string& id, const std::vector<std::string>& lowers,
                                   const storage::IdMappedLayers* idmap) override;
   Result<> unmountRootfs(const std::string& id) override;
@@ -75,7 +79,7 @@ class FakeHostOps final : public lifecycle::HostOps {
   std::vector<Call> calls_;
   std::map<std::string, std::deque<Error>> failures_;
   std::string passwd_ = "root:x:0:0:root:/root:/bin/sh\n", group_ = "root:x:0:\n";
-  std::set<std::string> live_, cgroups_, pinned_, shm_, rootfs_;
+  std::set<std::string> live_, cgroups_, pinned_, shm_, sysfs_, rootfs_;
 };
 
 }  // namespace crix::test

@@ -170,6 +170,16 @@ std::unique_ptr<grpc::ClientContext> rpcContext(int ms) {
   return ctx;
 }
 
+nlohmann::json verboseContainerInfo(const Daemon& d, const std::string& id) {
+  ::runtime::v1::ContainerStatusRequest req;
+  req.set_container_id(id);
+  req.set_verbose(true);
+  ::runtime::v1::ContainerStatusResponse resp;
+  EXPECT_TRUE(d.runtime()->ContainerStatus(rpcContext().get(), req, &resp).ok());
+  auto it = resp.info().find("info");
+  return it == resp.info().end() ? nlohmann::json() : nlohmann::json::parse(it->second, nullptr, false);
+}
+
 DaemonTest::DaemonTest() : cniDir_(tmp_ / "cni") {
   std::filesystem::create_directories(cniDir_);
   std::ofstream(cniDir_ + "/10-crix-test.conflist") << testConflist(tmp_ / "ipam");

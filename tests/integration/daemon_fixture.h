@@ -10,6 +10,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "crix/proto/api.grpc.pb.h"
 #include "temp_dir.h"
@@ -67,5 +68,8 @@ class DaemonTest : public ::testing::Test {
 
 // A client context with a short deadline.
 std::unique_ptr<grpc::ClientContext> rpcContext(int ms = 5000);
+
+// Verbose ContainerStatus's info["info"] (null when the call fails).
+nlohmann::json verboseContainerInfo(const Daemon& d, const std::string& id);
 
 }  // namespace crix::test

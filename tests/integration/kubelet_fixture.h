@@ -228,15 +228,7 @@ class KubeletFixture : public DaemonTest {
   }
 
   // Verbose ContainerStatus's info["info"].
-  nlohmann::json containerInfo(const std::string& id) {
-    v1::ContainerStatusRequest req;
-    req.set_container_id(id);
-    req.set_verbose(true);
-    v1::ContainerStatusResponse resp;
-    EXPECT_TRUE(d_->runtime()->ContainerStatus(rpcContext().get(), req, &resp).ok());
-    auto it = resp.info().find("info");
-    return it == resp.info().end() ? nlohmann::json() : nlohmann::json::parse(it->second, nullptr, false);
-  }
+  nlohmann::json containerInfo(const std::string& id) { return verboseContainerInfo(*d_, id); }
   int containerPid(const std::string& id) {
     auto info = containerInfo(id);
     return info.is_object() ? info.value("pid", 0) : 0;

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -50,15 +52,7 @@ class PodSemanticsTest : public PodFixture {
     v1::StopContainerResponse resp;
     return d_->runtime()->StopContainer(rpcContext(static_cast<int>(timeout) * 1000 + 10000).get(), req, &resp);
   }
-  nlohmann::json verboseInfo(const std::string& id) {
-    v1::ContainerStatusRequest req;
-    req.set_container_id(id);
-    req.set_verbose(true);
-    v1::ContainerStatusResponse resp;
-    EXPECT_TRUE(d_->runtime()->ContainerStatus(rpcContext().get(), req, &resp).ok());
-    auto it = resp.info().find("info");
-    return it == resp.info().end() ? nlohmann::json() : nlohmann::json::parse(it->second, nullptr, false);
-  }
+  nlohmann::json verboseInfo(const std::string& id) { return verboseContainerInfo(*d_, id); }
   // A shell that reports which signal ended it in its exit code: 3 for
   // SIGQUIT, 15 for SIGTERM (traps, since it runs as PID 1).
   v1::ContainerConfig trapping(const std::string& name, const std::string& image = "crix/busybox-user:1") {
@@ -205,6 +199,32 @@ TEST_F(PodSemanticsTest, VerboseStatusCarriesTheRuntimeSpec) {
     if (n["type"] == "ipc") joinsIpc = n.value("path", "") == statePath("ipcns");
   EXPECT_TRUE(joinsIpc) << spec["linux"]["namespaces"].dump();
   EXPECT_GT(info.value("pid", 0), 0);
+}
+
+class PrivilegedPodTest : public PodSemanticsTest {
+ protected:
+  void preparePod(v1::RunPodSandboxRequest& run) override {
+    run.mutable_config()->mutable_linux()->mutable_security_context()->set_privileged(true);
+  }
+  // The options of the container's /sys mount ("rw,..." or "ro,...").
+  std::string sysOptions(const std::string& id) {
+    std::string line = exec(id, {"grep", " /sys ", "/proc/self/mountinfo"});
+    std::istringstream words(line);
+    std::vector<std::string> f;
+    for (std::string w; words >> w;) f.push_back(w);
+    return f.size() > 5 ? f[5] : line;
+  }
+};
+
+TEST_F(PrivilegedPodTest, APrivilegedContainerGetsAWritableSysWhoeverMountedFirst) {
+  // The unprivileged sidecar mounts the namespace's sysfs first, read-only.
+  std::string plain = run(config("plain", {"sleep", "3600"}));
+  auto priv = config("priv", {"sleep", "3600"});
+  priv.mutable_linux()->mutable_security_context()->set_privileged(true);
+  std::string privileged = run(priv);
+  EXPECT_TRUE(sysOptions(plain).starts_with("ro")) << sysOptions(plain);
+  EXPECT_TRUE(sysOptions(privileged).starts_with("rw")) << sysOptions(privileged);
+  EXPECT_TRUE(std::filesystem::exists(tmp_ / ("d/run/pods/" + pod_ + "/sysfs/class/net/eth0")));
 }
 
 }  // namespace

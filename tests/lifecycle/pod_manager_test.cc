@@ -66,6 +66,20 @@ TEST_F(PodManagerTest, APodPinsItsNetworkIpcAndUtsNamespacesAndMountsItsShm) {
   EXPECT_EQ(f.host->count("mountRootfs"), 0);
 }
 
+TEST_F(PodManagerTest, APrivilegedPodHoldsAWritableSysfsUntilItStops) {
+  f.load();
+  auto c = podConfig("priv");
+  c.privileged = true;
+  auto id = f.pods->run(c);
+  ASSERT_TRUE(id) << id.error().message();
+  EXPECT_EQ(f.host->sysfsMounts(), (std::set<std::string>{paths().podSysfs(*id)}));
+  auto plain = f.pods->run(podConfig("plain"));
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(f.host->sysfsMounts().size(), 1u);  // only privileged pods hold one
+  ASSERT_TRUE(f.pods->stop(*id));
+  EXPECT_TRUE(f.host->sysfsMounts().empty());
+}
+
 TEST_F(PodManagerTest, HostNamespacesAreNotPinned) {
   f.load();
   auto c = podConfig("hostly");

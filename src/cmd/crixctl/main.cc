@@ -54,14 +54,18 @@ int version(const Client& c) {
   return 0;
 }
 
-int info(const Client& c) {
+grpc::Status verboseStatus(const Client& c, v1::StatusResponse* resp) {
   auto stub = v1::RuntimeService::NewStub(c.channel());
   grpc::ClientContext ctx;
   c.prepare(ctx);
   v1::StatusRequest req;
   req.set_verbose(true);
+  return stub->Status(&ctx, req, resp);
+}
+
+int info(const Client& c) {
   v1::StatusResponse resp;
-  if (auto s = stub->Status(&ctx, req, &resp); !s.ok()) return report(s, "status");
+  if (auto s = verboseStatus(c, &resp); !s.ok()) return report(s, "status");
   std::string statusJson;
   google::protobuf::util::JsonPrintOptions opts;
   opts.always_print_primitive_fields = true;
@@ -112,13 +116,8 @@ int pull(const Client& c, const std::string& image, const std::string& creds) {
 // the archive is linked there (copied when it is on another filesystem),
 // pulled by that name, and unlinked.
 int importArchive(const Client& c, const std::string& archive) {
-  auto stub = v1::RuntimeService::NewStub(c.channel());
-  grpc::ClientContext ctx;
-  c.prepare(ctx);
-  v1::StatusRequest req;
-  req.set_verbose(true);
   v1::StatusResponse resp;
-  if (auto s = stub->Status(&ctx, req, &resp); !s.ok()) return report(s, "status");
+  if (auto s = verboseStatus(c, &resp); !s.ok()) return report(s, "status");
   auto it = resp.info().find("config");
   auto config = it == resp.info().end() ? nlohmann::json() : nlohmann::json::parse(it->second, nullptr, false);
   if (!config.is_object() || !config.contains("root")) {
