@@ -152,8 +152,7 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
     if (m.containerPath.empty() || m.containerPath[0] != '/')
       return fail(Code::InvalidArgument, "mount destination \"" + m.containerPath + "\" is not an absolute path");
   }
-  static const security::HostLsm lsm = security::probeHostLsm();
-  TRY(security::checkLsm({cc.apparmorProfile, cc.selinuxLabel}, lsm, "container " + cc.name));
+  TRY(security::checkLsm({cc.apparmorProfile, cc.selinuxLabel}, security::hostLsm(), "container " + cc.name));
   auto devices = TRY(deviceNodes(cc.devices));
   spec::Resources enforced = cc.resources;
   auto droppedLimits = TRY(dropUnenforceable(enforced, controllers_, cfg_.tolerateMissingHugetlb));

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -78,9 +77,7 @@ Result<> SystemHostOps::mountSysfs(const std::string& netns, const std::string& 
 }
 
 Result<> SystemHostOps::unmountSysfs(const std::string& at) {
-  if (::umount2(at.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
-    return failErrno("unmount " + at, errno);
-  return {};
+  return lifecycle::unmountShm(at);  // the same detach of a mount point, fine when not mounted
 }
 
 Result<std::string> SystemHostOps::mountRootfs(const std::string& id, const std::vector<std::string>& lowers,

@@ -144,8 +144,7 @@ Result<> PodManager::validate(const PodConfig& c, std::string* handler) const {
   if (!c.logDirectory.empty() && c.logDirectory[0] != '/')
     return fail(Code::InvalidArgument, "log_directory \"" + c.logDirectory + "\" is not an absolute path");
   TRY(validateDns(c));
-  static const security::HostLsm lsm = security::probeHostLsm();
-  TRY(security::checkLsm({c.apparmorProfile, c.selinuxLabel}, lsm, "pod " + podName(m)));
+  TRY(security::checkLsm({c.apparmorProfile, c.selinuxLabel}, security::hostLsm(), "pod " + podName(m)));
   for (const auto& [k, v] : c.sysctls) {
     if (!isNamespacedSysctl(k))
       return fail(Code::InvalidArgument, "sysctl " + k + " is not namespaced and cannot be set for a pod");

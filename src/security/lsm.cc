@@ -13,6 +13,11 @@ HostLsm probeHostLsm(const std::string& sys) {
   return h;
 }
 
+const HostLsm& hostLsm() {
+  static const HostLsm host = probeHostLsm();
+  return host;
+}
+
 Result<> checkLsm(const LsmRequest& r, const HostLsm& host, const std::string& what) {
   if (r.apparmor.starts_with("localhost/"))
     return fail(Code::FailedPrecondition,

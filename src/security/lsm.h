@@ -16,6 +16,8 @@ struct HostLsm {
   bool apparmor = false, selinux = false;
 };
 HostLsm probeHostLsm(const std::string& sys = "/sys");
+// This host's, probed once.
+const HostLsm& hostLsm();
 
 // The CRI's choices in string form: AppArmor "", "runtime/default",
 // "unconfined" or "localhost/<ref>"; SELinux "user:role:type:level" (any

@@ -1,5 +1,7 @@
 // RuntimeService's container calls: CRI messages in, lifecycle calls,
 // CRI messages out.
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "common/signals.h"
@@ -75,11 +77,17 @@ int signalFromCri(v1::Signal s) {
   return signalNumber(std::string_view(name).substr(7)).value_or(-1);
 }
 
+// Every ContainerStatus asks: the enum value of each signal number, built once.
 v1::Signal signalToCri(int number) {
-  for (int v = v1::Signal_MIN; v <= v1::Signal_MAX; ++v)
-    if (v1::Signal_IsValid(v) && v != v1::SIGNAL_RUNTIME_DEFAULT && signalFromCri(static_cast<v1::Signal>(v)) == number)
-      return static_cast<v1::Signal>(v);
-  return v1::SIGNAL_RUNTIME_DEFAULT;
+  static const std::map<int, v1::Signal> byNumber = [] {
+    std::map<int, v1::Signal> out;
+    for (int v = v1::Signal_MIN; v <= v1::Signal_MAX; ++v)
+      if (v1::Signal_IsValid(v) && v != v1::SIGNAL_RUNTIME_DEFAULT)
+        out.emplace(signalFromCri(static_cast<v1::Signal>(v)), static_cast<v1::Signal>(v));  // first name wins
+    return out;
+  }();
+  auto it = byNumber.find(number);
+  return it == byNumber.end() ? v1::SIGNAL_RUNTIME_DEFAULT : it->second;
 }
 
 lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
