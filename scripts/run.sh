@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 
 ./scripts/install-deps.sh
-./scripts/build.sh build -DCRIX_TESTS=OFF -DCRIX_BENCH=OFF
+./scripts/build.sh build -DCRIX_TESTS=OFF -DCRIX_BENCH=OFF -DCRIX_FULL_DEBUG_INFO=ON
 cmake --install build --prefix /usr/local >/dev/null
 
 mkdir -p /etc/crix/crix.d /etc/cni/net.d

@@ -1,6 +1,7 @@
 // TestRegistry: Debian's docker-registry on 127.0.0.1 and a free port,
 // holding the images tests/images/push-test-images.sh builds. Started once
-// per test binary (pushing takes seconds) and stopped at exit.
+// per test process and stopped at exit; the pushed storage is built once per
+// machine (under /var/tmp, named after the script) and only served after.
 #pragma once
 
 #include <string>
