@@ -285,7 +285,8 @@ Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin
                                 {"enable_unprivileged_ports", boolean(origin, next.unprivilegedPorts)},
                                 {"enable_unprivileged_icmp", boolean(origin, next.unprivilegedIcmp)},
                                 {"pod_stop_grace_period", duration(origin, next.podStopGracePeriod)},
-                                {"kubelet_pods_dir", absPath(origin, next.kubeletPodsDir)}});
+                                {"kubelet_pods_dir", absPath(origin, next.kubeletPodsDir)},
+                                {"cdi_spec_dirs", strList(origin, next.cdiSpecDirs, true)}});
                          })},
        {"runtimes",
         table(origin, [&](const toml::table& t, const std::string&) { return applyRuntimes(next, t, origin); })},
@@ -415,7 +416,8 @@ toml::table toTable(const Config& cfg) {
                               {"enable_unprivileged_ports", cfg.unprivilegedPorts},
                               {"enable_unprivileged_icmp", cfg.unprivilegedIcmp},
                               {"pod_stop_grace_period", formatDuration(cfg.podStopGracePeriod)},
-                              {"kubelet_pods_dir", cfg.kubeletPodsDir}}},
+                              {"kubelet_pods_dir", cfg.kubeletPodsDir},
+                              {"cdi_spec_dirs", list(cfg.cdiSpecDirs)}}},
       {"runtimes", runtimes},
       {"network", toml::table{{"cni_config_dir", cfg.cniConfigDir}, {"cni_plugin_dirs", list(cfg.cniPluginDirs)}}},
       {"image", toml::table{{"pause_image", cfg.pauseImage},

@@ -74,6 +74,9 @@ struct Config {
   // Where the kubelet keeps pod volumes (<dir>/<pod uid>/volumes/<plugin>/<name>),
   // for gVisor's mount hints.
   std::string kubeletPodsDir = "/var/lib/kubelet/pods";
+  // Where CDI specs (JSON) for ContainerConfig.CDI_devices are read from; a
+  // later directory's spec of the same device wins (runtime-generated ones).
+  std::vector<std::string> cdiSpecDirs = {"/etc/cdi", "/var/run/cdi"};
 
   // [network]
   std::string cniConfigDir = "/etc/cni/net.d";

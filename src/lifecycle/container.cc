@@ -75,7 +75,8 @@ json configToJson(const ContainerConfig& k) {
     mounts.push_back({{"containerPath", m.containerPath},
                       {"hostPath", m.hostPath},
                       {"readonly", m.readonly},
-                      {"propagation", m.propagation}});
+                      {"propagation", m.propagation},
+                      {"recursiveReadOnly", m.recursiveReadOnly}});
   for (const auto& d : k.devices)
     devices.push_back({{"containerPath", d.containerPath}, {"hostPath", d.hostPath}, {"permissions", d.permissions}});
   return {{"name", k.name},
@@ -100,6 +101,8 @@ json configToJson(const ContainerConfig& k) {
           {"runAsGroup", optionalJson(k.runAsGroup)},
           {"runAsUsername", k.runAsUsername},
           {"supplementalGroups", k.supplementalGroups},
+          {"strictSupplementalGroups", k.strictSupplementalGroups},
+          {"cdiDevices", k.cdiDevices},
           {"capAdd", k.capAdd},
           {"capDrop", k.capDrop},
           {"pidMode", k.pidMode},
@@ -126,7 +129,7 @@ ContainerConfig configFromJson(const json& k) {
   cfg.workingDir = k.value("workingDir", "");
   for (const auto& m : k.value("mounts", json::array()))
     cfg.mounts.push_back({m.value("containerPath", ""), m.value("hostPath", ""), m.value("readonly", false),
-                          m.value("propagation", "rprivate")});
+                          m.value("propagation", "rprivate"), m.value("recursiveReadOnly", false)});
   for (const auto& d : k.value("devices", json::array()))
     cfg.devices.push_back({d.value("containerPath", ""), d.value("hostPath", ""), d.value("permissions", "")});
   cfg.labels = k.value("labels", StringMap{});
@@ -142,6 +145,8 @@ ContainerConfig configFromJson(const json& k) {
   cfg.runAsGroup = optionalFromJson(k, "runAsGroup");
   cfg.runAsUsername = k.value("runAsUsername", "");
   cfg.supplementalGroups = k.value("supplementalGroups", std::vector<int64_t>{});
+  cfg.strictSupplementalGroups = k.value("strictSupplementalGroups", false);
+  cfg.cdiDevices = k.value("cdiDevices", Strings{});
   cfg.capAdd = k.value("capAdd", Strings{});
   cfg.capDrop = k.value("capDrop", Strings{});
   cfg.pidMode = k.value("pidMode", 1);
@@ -179,7 +184,8 @@ std::string toJson(const Container& c) {
               {"cgroupsPath", c.cgroupsPath},
               {"pid", c.pid},
               {"droppedLimits", c.droppedLimits},
-              {"stopSignal", c.stopSignal}}
+              {"stopSignal", c.stopSignal},
+              {"user", {{"uid", c.user.uid}, {"gid", c.user.gid}, {"groups", c.user.groups}}}}
       .dump();
 }
 
@@ -211,6 +217,8 @@ Result<Container> containerFromJson(const std::string& text) {
     c.pid = j.value("pid", 0);
     c.droppedLimits = j.value("droppedLimits", std::vector<std::string>{});
     c.stopSignal = j.value("stopSignal", SIGTERM);  // rows from before stop signals: SIGTERM
+    if (auto u = j.value("user", json::object()); !u.empty())
+      c.user = {u.value("uid", 0u), u.value("gid", 0u), u.value("groups", std::vector<uint32_t>{})};
     return c;
   } catch (const json::exception& e) {
     return fail(Code::Internal, std::string("corrupt container record: ") + e.what());

@@ -46,6 +46,12 @@ struct ContainerConfig {
   std::optional<int64_t> runAsUser, runAsGroup;
   std::string runAsUsername;
   std::vector<int64_t> supplementalGroups;
+  // SupplementalGroupsPolicy Strict: the process gets only the groups above
+  // (and its primary one), none of its user's from the image's /etc/group.
+  bool strictSupplementalGroups = false;
+  // CDI devices by qualified name (vendor.com/class=name): the CRI's
+  // CDI_devices, then those of cdi.k8s.io/ annotations.
+  std::vector<std::string> cdiDevices;
   std::vector<std::string> capAdd, capDrop;
   int pidMode = 1;            // the CRI NamespaceMode for PID: POD 0, CONTAINER 1, NODE 2
   spec::Resources resources;  // as asked for; the spec gets what the host can enforce
@@ -78,6 +84,13 @@ struct Container {
   // What StopContainer and StopPodSandbox send first: the config's, else
   // the image's StopSignal, else SIGTERM (resolved at CreateContainer).
   int stopSignal = SIGTERM;
+  // The identity the container's process starts with (ContainerStatus.user):
+  // groups hold the primary gid first, then the supplemental ones.
+  struct User {
+    uint32_t uid = 0, gid = 0;
+    std::vector<uint32_t> groups;
+    bool operator==(const User&) const = default;
+  } user;
   bool operator==(const Container&) const = default;
 };
 

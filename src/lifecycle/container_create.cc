@@ -21,6 +21,7 @@
 #include "lifecycle/rollback.h"
 #include "security/lsm.h"
 #include "security/seccomp.h"
+#include "spec/cdi.h"
 #include "spec/container_spec.h"
 #include "spec/gvisor_mounts.h"
 #include "spec/handler_spec.h"
@@ -120,6 +121,69 @@ const std::vector<std::string>& ownCapabilities() {
   return caps;
 }
 
+// The CDI spec files in the configured directories, in rising priority;
+// the names of those crix cannot read (YAML) go to `unread`.
+std::vector<spec::CdiSpecFile> readCdiSpecs(const std::vector<std::string>& dirs, std::vector<std::string>& unread) {
+  std::vector<spec::CdiSpecFile> out;
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    std::error_code ec;
+    std::vector<fs::path> names;
+    for (const auto& e : fs::directory_iterator(dirs[i], ec))
+      if (e.is_regular_file(ec)) names.push_back(e.path());
+    std::sort(names.begin(), names.end());
+    for (const auto& p : names) {
+      if (p.extension() == ".yaml" || p.extension() == ".yml") {
+        unread.push_back(p.string());
+      } else if (p.extension() == ".json") {
+        auto text = sys::readFile(p.string());
+        if (text)
+          out.push_back({p.string(), std::move(*text), static_cast<int>(i)});
+        else
+          unread.push_back(p.string() + " (" + text.error().message() + ")");
+      }
+    }
+  }
+  return out;
+}
+
+// A CDI device node as the spec takes it: numbers and type the spec leaves
+// out come from the host's node.
+Result<spec::DeviceNode> cdiDeviceNode(const spec::CdiDeviceNode& d) {
+  spec::DeviceNode n;
+  n.path = d.path;
+  n.access = d.permissions.empty() ? "rwm" : d.permissions;
+  if (!d.type || !d.major || !d.minor) {
+    std::string host = d.hostPath.empty() ? d.path : d.hostPath;
+    struct stat st {};
+    if (::stat(host.c_str(), &st) != 0)
+      return fail(Code::InvalidArgument, "CDI device node " + d.path + ": " + host + " does not exist");
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+      return fail(Code::InvalidArgument, "CDI device node " + d.path + ": " + host + " is not a device");
+    n.type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+    n.major = major(st.st_rdev);
+    n.minor = minor(st.st_rdev);
+    n.fileMode = st.st_mode & 07777;
+  }
+  if (d.type) n.type = *d.type;
+  if (d.major) n.major = *d.major;
+  if (d.minor) n.minor = *d.minor;
+  if (d.fileMode) n.fileMode = *d.fileMode & 07777;
+  n.uid = d.uid.value_or(0);
+  n.gid = d.gid.value_or(0);
+  return n;
+}
+
+// The CRI's rules for a recursive read-only mount, then the handler's say.
+Result<> checkRecursiveReadOnly(const spec::Mount& m, const Runtimes& runtimes, const std::string& handler) {
+  if (!m.recursiveReadOnly) return {};
+  std::string what = "mount " + m.containerPath + ": recursive_read_only ";
+  if (!m.readonly) return fail(Code::InvalidArgument, what + "needs readonly");
+  if (m.propagation != "rprivate")
+    return fail(Code::InvalidArgument,
+                what + "needs private propagation (a submount arriving later would be writable)");
+  return runtimes.recursiveReadOnly(handler);
+}
+
 }  // namespace
 
 Result<std::string> ContainerManager::create(const std::string& podId, const ContainerConfig& cc,
@@ -151,9 +215,23 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
       return fail(Code::InvalidArgument, "mount source \"" + m.hostPath + "\" does not exist");
     if (m.containerPath.empty() || m.containerPath[0] != '/')
       return fail(Code::InvalidArgument, "mount destination \"" + m.containerPath + "\" is not an absolute path");
+    TRY(checkRecursiveReadOnly(m, runtimes_, pod.handler));
   }
   TRY(security::checkLsm({cc.apparmorProfile, cc.selinuxLabel}, security::hostLsm(), "container " + cc.name));
   auto devices = TRY(deviceNodes(cc.devices));
+  // CDI devices resolve before anything is made: an unknown one is refused.
+  spec::CdiEdits cdi;
+  if (!cc.cdiDevices.empty()) {
+    std::vector<std::string> unread;
+    auto specs = readCdiSpecs(cfg_.cdiSpecDirs, unread);
+    cdi = TRY(spec::resolveCdiDevices(cc.cdiDevices, specs, unread));
+    for (const auto& d : cdi.deviceNodes) devices.push_back(TRY(cdiDeviceNode(d)));
+    for (const auto& m : cdi.mounts) {
+      struct stat st {};
+      if (::stat(m.hostPath.c_str(), &st) != 0)
+        return fail(Code::InvalidArgument, "CDI mount " + m.containerPath + ": " + m.hostPath + " does not exist");
+    }
+  }
   spec::Resources enforced = cc.resources;
   auto droppedLimits = TRY(dropUnenforceable(enforced, controllers_, cfg_.tolerateMissingHugetlb));
   auto seccomp = TRY(security::parseSeccompPath(cc.seccompProfile));
@@ -231,6 +309,10 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
     }
   }
   host.devices = devices;
+  host.cdiEnv = cdi.env;
+  host.cdiMounts = cdi.mounts;
+  host.cdiHooks = cdi.hooks;
+  host.cdiGroups = cdi.additionalGids;
   host.ownCapabilities = ownCapabilities();
   host.ownOomScoreAdj = clampOomScoreAdj(-1000);
   host.seccomp = seccomp;
@@ -245,6 +327,7 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
   host.hostname = podHostname(pod.config);
   host.paths = paths_;
   auto in = TRY(containerSpecInput(cc, img->parsed, pod, cfg_.runtimes.at(pod.handler), host));
+  c.user = {in.uid, in.gid, in.additionalGids};
 
   TRY(sys::mkdirAll(c.bundle, 0700));
   undo.push([bundle = c.bundle] {

@@ -49,21 +49,24 @@ Result<spec::ContainerSpecInput> containerSpecInput(const ContainerConfig& cc, c
   in.args = spec::processArgs(cc.command, cc.args, img.entrypoint, img.cmd);
   if (in.args.empty())
     return fail(Code::InvalidArgument, "container " + cc.name + " has no command and its image none");
-  in.env = spec::mergeEnv(spec::mergeEnv(img.env, {"HOSTNAME=" + host.hostname}), cc.envs);
+  in.env = spec::mergeEnv(spec::mergeEnv(spec::mergeEnv(img.env, {"HOSTNAME=" + host.hostname}), cc.envs), host.cdiEnv);
   in.cwd = cc.workingDir.empty() ? img.workingDir : cc.workingDir;
   in.terminal = cc.tty;
   in.uid = host.user.uid;
   in.gid = host.user.gid;
   // The process's groups are its primary one, the image's groups of its
-  // user, then the config's (setgroups replaces the whole list: without the
-  // primary gid, `id` would not show it among the groups).
+  // user (unless the policy is Strict), then the config's (setgroups
+  // replaces the whole list: without the primary gid, `id` would not show
+  // it among the groups).
   in.additionalGids = {in.gid};
   auto addGroup = [&](uint32_t g) {
     if (std::find(in.additionalGids.begin(), in.additionalGids.end(), g) == in.additionalGids.end())
       in.additionalGids.push_back(g);
   };
-  for (auto g : host.user.groups) addGroup(g);
+  if (!cc.strictSupplementalGroups)
+    for (auto g : host.user.groups) addGroup(g);
   for (auto g : cc.supplementalGroups) addGroup(static_cast<uint32_t>(g));
+  for (auto g : host.cdiGroups) addGroup(g);
   in.hostname = host.hostname;
   in.hostNetwork = pod.config.network == NamespaceMode::Node;
   in.netnsPath = pod.netnsPath;
@@ -92,7 +95,9 @@ Result<spec::ContainerSpecInput> containerSpecInput(const ContainerConfig& cc, c
     in.mounts.push_back({"/dev/shm", in.hostIpc ? "/dev/shm" : p.podShm(pod.id), false, "rprivate"});
   in.mounts.insert(in.mounts.end(), host.volumes.begin(), host.volumes.end());
   in.mounts.insert(in.mounts.end(), host.imageVolumes.begin(), host.imageVolumes.end());
+  in.mounts.insert(in.mounts.end(), host.cdiMounts.begin(), host.cdiMounts.end());
   in.devices = host.devices;
+  in.hooks = host.cdiHooks;
   in.cgroupsPath = host.cgroupsPath;
   in.privileged = cc.privileged;
   in.withoutHostDevices = handler.privilegedWithoutHostDevices;

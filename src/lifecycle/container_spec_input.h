@@ -29,7 +29,12 @@ struct HostFacts {
   // (idmapped through the pod's user namespace, if it has one).
   std::vector<spec::Mount> volumes;
   std::vector<spec::Mount> imageVolumes;  // a fresh directory for each of the image's Volumes
-  std::vector<spec::DeviceNode> devices;
+  std::vector<spec::DeviceNode> devices;  // the CRI's, then the CDI devices' nodes
+  // The CDI devices' other edits (their nodes are in devices above).
+  std::vector<std::string> cdiEnv;
+  std::vector<spec::Mount> cdiMounts;
+  std::vector<spec::Hook> cdiHooks;
+  std::vector<uint32_t> cdiGroups;
   std::vector<std::string> ownCapabilities;  // what crixd may give (its bounding set)
   int ownOomScoreAdj = -1000;                // a container's cannot go below it
   security::SeccompRequest seccomp;

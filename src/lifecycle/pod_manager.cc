@@ -154,6 +154,11 @@ Result<> PodManager::validate(const PodConfig& c, std::string* handler) const {
       return fail(Code::InvalidArgument, "sysctl " + k + " needs the pod's own IPC namespace, not the host's");
   }
   TRY(validateUserns(c));
+  // The host's network comes with the host's UTS namespace (the kubelet
+  // sends no hostname for such pods); a name of its own would be lost.
+  if (c.network == NamespaceMode::Node && !c.hostname.empty())
+    return fail(Code::InvalidArgument,
+                "hostname \"" + c.hostname + "\" cannot be set for a pod on the host's network, which has the host's");
   if (!c.cgroupParent.empty()) TRY(cgroups::checkParent(cgroups::driverNamed(cfg_.cgroupDriver), c.cgroupParent));
   *handler = c.runtimeHandler.empty() ? cfg_.defaultRuntime : c.runtimeHandler;
   if (!cfg_.runtimes.count(*handler)) {

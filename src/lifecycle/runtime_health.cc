@@ -35,6 +35,7 @@ HandlerStatus RuntimeHealth::check(const std::string& name, const config::Runtim
   }
   for (const auto& p : problems) st.reason += (st.reason.empty() ? "" : "; ") + p;
   st.ready = problems.empty();
+  st.recursiveReadOnlyMounts = st.ready && runtimes_.recursiveReadOnly(name).has_value();
   return st;
 }
 

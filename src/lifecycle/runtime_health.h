@@ -8,6 +8,7 @@
 
 #include "cgroups/controllers.h"
 #include "config/config.h"
+#include "lifecycle/runtimes.h"
 #include "network/cni.h"
 #include "sys/executable_probe.h"
 
@@ -29,15 +30,17 @@ struct HandlerStatus {
   std::string monitor;  // conmon, resolved when found
   bool ready = false;
   std::string reason;  // why not ready
-  // The CRI features. crix builds no recursive read-only mounts yet; pods
-  // with their own user namespace run on OCI handlers, not under gVisor.
+  // The CRI features: recursive read-only mounts where the kernel and the
+  // runtime can make them (Runtimes::recursiveReadOnly); pods with their
+  // own user namespace run on OCI handlers, not under gVisor.
   bool recursiveReadOnlyMounts = false, userNamespaces = false;
 };
 
 class RuntimeHealth {
  public:
-  RuntimeHealth(const config::Config& cfg, network::NetworkPlugin& net, const cgroups::Controllers& controllers)
-      : cfg_(cfg), net_(net), controllers_(controllers) {}
+  RuntimeHealth(const config::Config& cfg, network::NetworkPlugin& net, const cgroups::Controllers& controllers,
+                const Runtimes& runtimes)
+      : cfg_(cfg), net_(net), controllers_(controllers), runtimes_(runtimes) {}
 
   // RuntimeReady: the default handler can run (its monitor and runtime
   // exist and run, the host's cgroups suit it).
@@ -55,6 +58,7 @@ class RuntimeHealth {
   const config::Config& cfg_;
   network::NetworkPlugin& net_;
   const cgroups::Controllers& controllers_;
+  const Runtimes& runtimes_;
   sys::ExecutableProbe probe_;
 };
 

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -48,10 +49,18 @@ class Runtimes {
   Result<oci::OciRuntime*> get(const std::string& handler) const;
   // The handler's base spec, when it has one.
   const nlohmann::json* baseSpec(const std::string& handler) const;
+  // Whether the handler makes recursive read-only mounts: the kernel has
+  // mount_setattr and the runtime lists "rro" among the mount options of
+  // its `features` answer (asked once per handler, when first needed). OK,
+  // or FailedPrecondition saying which of the two lacks it.
+  Result<> recursiveReadOnly(const std::string& handler) const;
 
  private:
   std::map<std::string, std::unique_ptr<oci::OciRuntime>> byHandler_;
-  std::map<std::string, std::string> broken_;  // handler → why it cannot run
+  std::map<std::string, std::string> ociBinaries_;  // OCI (not sandboxed) handlers' runtime binaries
+  mutable std::mutex featuresMu_;
+  mutable std::map<std::string, std::string> rroRefusal_;  // handler → why not, "" when it can
+  std::map<std::string, std::string> broken_;              // handler → why it cannot run
   std::map<std::string, nlohmann::json> baseSpecs_;
 };
 

@@ -1,6 +1,8 @@
 // RuntimeService's container calls: CRI messages in, lifecycle calls,
 // CRI messages out.
+#include <algorithm>
 #include <map>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -103,11 +105,24 @@ lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
     std::string prop = m.propagation() == v1::PROPAGATION_HOST_TO_CONTAINER ? "rslave"
                        : m.propagation() == v1::PROPAGATION_BIDIRECTIONAL   ? "rshared"
                                                                             : "rprivate";
-    k.mounts.push_back({m.container_path(), m.host_path(), m.readonly(), prop});
+    k.mounts.push_back({m.container_path(), m.host_path(), m.readonly(), prop, m.recursive_read_only()});
   }
   for (const auto& d : c.devices()) k.devices.push_back({d.container_path(), d.host_path(), d.permissions()});
   k.labels = {c.labels().begin(), c.labels().end()};
   k.annotations = {c.annotations().begin(), c.annotations().end()};
+  for (const auto& d : c.cdi_devices()) k.cdiDevices.push_back(d.name());
+  // The older form: annotations cdi.k8s.io/<anything> = "name[,name...]".
+  for (const auto& [key, value] : c.annotations()) {
+    if (!key.starts_with("cdi.k8s.io/")) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      auto name = rest.substr(0, comma);
+      if (!name.empty() && std::find(k.cdiDevices.begin(), k.cdiDevices.end(), name) == k.cdiDevices.end())
+        k.cdiDevices.emplace_back(name);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
   k.logPath = c.log_path();
   k.stdin = c.stdin();
   k.stdinOnce = c.stdin_once();
@@ -120,6 +135,7 @@ lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
   if (sc.has_run_as_group()) k.runAsGroup = sc.run_as_group().value();
   k.runAsUsername = sc.run_as_username();
   k.supplementalGroups = {sc.supplemental_groups().begin(), sc.supplemental_groups().end()};
+  k.strictSupplementalGroups = sc.supplemental_groups_policy() == v1::SupplementalGroupsPolicy::Strict;
   k.capAdd = {sc.capabilities().add_capabilities().begin(), sc.capabilities().add_capabilities().end()};
   k.capDrop = {sc.capabilities().drop_capabilities().begin(), sc.capabilities().drop_capabilities().end()};
   k.pidMode = sc.namespace_options().pid();
@@ -169,6 +185,13 @@ void fillContainerStatus(const lifecycle::Container& c, v1::ContainerStatus* st)
   st->set_image_id(c.imageId);
   st->set_reason(c.reason);
   st->set_message(c.message);
+  // Records from before crix kept the identity have no groups: no user then.
+  if (!c.user.groups.empty()) {
+    auto* user = st->mutable_user()->mutable_linux();
+    user->set_uid(c.user.uid);
+    user->set_gid(c.user.gid);
+    for (auto g : c.user.groups) user->add_supplemental_groups(g);
+  }
   st->mutable_labels()->insert(c.config.labels.begin(), c.config.labels.end());
   st->mutable_annotations()->insert(c.config.annotations.begin(), c.config.annotations.end());
   for (const auto& m : c.config.mounts) {

@@ -48,6 +48,8 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const v1::StatusReques
          {"reason", h.reason},
          {"features", {{"recursiveReadOnlyMounts", h.recursiveReadOnlyMounts}, {"userNamespaces", h.userNamespaces}}}});
   }
+  // KEP-3619: the Strict policy is honoured (ContainerConfig's security context).
+  resp->mutable_features()->set_supplemental_groups_policy(true);
   if (req->verbose()) {
     (*resp->mutable_info())["config"] = config::toJson(cfg_);
     (*resp->mutable_info())["runtimeHandlers"] = verbose.dump();

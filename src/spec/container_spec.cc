@@ -90,6 +90,8 @@ json buildContainerSpec(const ContainerSpecInput& in) {
   json mounts = kernelMounts(in.privileged, true);
   for (const auto& m : in.mounts) {
     json opts = {"rbind", m.propagation, m.readonly ? "ro" : "rw"};
+    if (m.recursiveReadOnly) opts.push_back("rro");
+    for (const auto& o : m.options) opts.push_back(o);
     mounts.push_back({{"destination", m.containerPath}, {"type", "bind"}, {"source", m.hostPath}, {"options", opts}});
   }
   json namespaces = json::array({{{"type", "mount"}}});
@@ -115,8 +117,8 @@ json buildContainerSpec(const ContainerSpecInput& in) {
                        {"major", d.major},
                        {"minor", d.minor},
                        {"fileMode", d.fileMode},
-                       {"uid", 0},
-                       {"gid", 0}});
+                       {"uid", d.uid},
+                       {"gid", d.gid}});
     resources["devices"].push_back({{"allow", true},
                                     {"type", std::string(1, d.type)},
                                     {"major", d.major},
@@ -157,6 +159,13 @@ json buildContainerSpec(const ContainerSpecInput& in) {
             {"annotations", in.annotations},
             {"linux", linux}};
   if (in.hostname.empty() || in.hostNetwork) spec.erase("hostname");
+  for (const auto& h : in.hooks) {
+    json hook{{"path", h.path}};
+    if (!h.args.empty()) hook["args"] = h.args;
+    if (!h.env.empty()) hook["env"] = h.env;
+    if (h.timeout > 0) hook["timeout"] = h.timeout;
+    spec["hooks"][h.stage].push_back(hook);
+  }
   addUserNamespace(in.userns, spec);
   return spec;
 }

@@ -18,6 +18,10 @@ struct Mount {
   std::string containerPath, hostPath;
   bool readonly = false;
   std::string propagation = "rprivate";  // rprivate, rslave, rshared
+  // Read-only all the way down: submounts of the source too (runc's "rro",
+  // mount_setattr with AT_RECURSIVE); needs readonly and rprivate.
+  bool recursiveReadOnly = false;
+  std::vector<std::string> options;  // more flags (nosuid, nodev, noexec...), from CDI specs
   bool operator==(const Mount&) const = default;
 };
 
@@ -29,6 +33,18 @@ struct DeviceNode {
   int64_t major = 0, minor = 0;
   uint32_t fileMode = 0666;
   std::string access = "rwm";  // any of r, w, m
+  uint32_t uid = 0, gid = 0;   // the node's owner in the container
+  bool operator==(const DeviceNode&) const = default;
+};
+
+// An OCI hook (CDI specs bring them): run by the runtime at `stage`
+// (createRuntime, createContainer, startContainer, poststart, poststop).
+struct Hook {
+  std::string stage;
+  std::string path;
+  std::vector<std::string> args, env;
+  int timeout = 0;  // seconds; 0: none
+  bool operator==(const Hook&) const = default;
 };
 
 // A container's cgroup limits, one type from the CRI request through the
@@ -70,6 +86,7 @@ struct ContainerSpecInput {
   std::vector<std::string> maskedPaths, readonlyPaths;  // empty: the defaults
   std::optional<nlohmann::json> seccomp;                // linux.seccomp, when confined
   std::vector<DeviceNode> devices;
+  std::vector<Hook> hooks;
 };
 
 nlohmann::json buildContainerSpec(const ContainerSpecInput& in);

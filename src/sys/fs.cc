@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -91,6 +92,15 @@ Result<std::string> lookPath(const std::string& name) {
     start = end + 1;
   }
   return fail(Code::NotFound, "executable " + name + " not found in PATH or the sbin directories");
+}
+
+bool kernelHasMountSetattr() {
+  static const bool has = [] {
+    errno = 0;
+    // An invalid descriptor: EBADF where the call exists, ENOSYS where not.
+    return ::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0) == 0 || errno != ENOSYS;
+  }();
+  return has;
 }
 
 Result<FileLock> FileLock::acquire(const std::string& path) {

@@ -23,6 +23,10 @@ Result<> writeFileAtomic(const std::string& path, std::string_view data, mode_t 
 // started with a short PATH would miss; a name with a slash is taken as is.
 Result<std::string> lookPath(const std::string& name);
 
+// Whether the kernel has mount_setattr(2) (Linux 5.12), which recursive
+// read-only mounts need: asked once, by calling it with a bad descriptor.
+bool kernelHasMountSetattr();
+
 // An exclusive, non-blocking flock held for the life of the object.
 class FileLock {
  public:

@@ -42,6 +42,7 @@ log_size_max = 1048576
 tolerate_missing_hugetlb_controller = false
 enable_unprivileged_ports = false
 enable_unprivileged_icmp = false
+cdi_spec_dirs = ["/srv/cdi"]
 [runtimes.kata]
 path = "/opt/kata-runtime"
 root = "/run/kata"
@@ -75,6 +76,7 @@ max_sessions = 8
   EXPECT_EQ(cfg.runtimeRoot("runc"), "/run/x/runtimes/runc");
   EXPECT_EQ(cfg.cniConfigDir, "/etc/cni/alt");
   EXPECT_EQ(cfg.cniPluginDirs, (std::vector<std::string>{"/opt/a", "/opt/b"}));
+  EXPECT_EQ(cfg.cdiSpecDirs, (std::vector<std::string>{"/srv/cdi"}));
   EXPECT_EQ(cfg.pauseImage, "localhost:5000/pause:1");
   EXPECT_EQ(cfg.pinnedImages, (std::vector<std::string>{"localhost:5000/busybox:1"}));
   EXPECT_EQ(cfg.pauseCommand, "/catatonit");

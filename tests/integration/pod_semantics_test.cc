@@ -1,8 +1,13 @@
 // Kubernetes pod semantics that conformance checks little: the containers
 // of a pod share one IPC and one UTS namespace even without an infra
-// container, and stop with the signal the config or the image names.
+// container, stop with the signal the config or the image names, get the
+// groups their policy says and mounts read-only all the way down.
 #include <signal.h>
+#include <sys/mount.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <filesystem>
@@ -23,7 +28,9 @@ using namespace std::chrono_literals;
 
 class PodSemanticsTest : public PodFixture {
  protected:
-  std::string moreToml() override { return "[runtime]\npod_stop_grace_period = \"3s\"\n"; }
+  std::string moreToml() override {
+    return "[runtime]\npod_stop_grace_period = \"3s\"\ncdi_spec_dirs = [\"" + tmp_ / "cdi" + "\"]\n";
+  }
   std::string run(const v1::ContainerConfig& c) {
     std::string id;
     auto s = create(c, &id);
@@ -153,6 +160,125 @@ TEST_F(PodSemanticsTest, TheProcessGroupsHoldItsPrimaryGroupAndTheSupplementalOn
   std::string id = run(cfg);
   // As the peers give it: groups=0(root),10(wheel) for `id`.
   EXPECT_EQ(exec(id, {"grep", "^Groups:", "/proc/self/status"}), "Groups:\t0 10 ");
+}
+
+TEST_F(PodSemanticsTest, StrictSupplementalGroupsGiveOnlyTheConfigsGroups) {
+  v1::StatusRequest req;
+  v1::StatusResponse resp;
+  ASSERT_TRUE(d_->runtime()->Status(rpcContext().get(), req, &resp).ok());
+  EXPECT_TRUE(resp.features().supplemental_groups_policy());
+  // The image's crix (1000) is a member of extra (2000) in its /etc/group.
+  struct Row {
+    v1::SupplementalGroupsPolicy policy;
+    const char* groups;  // as the kernel keeps them: sorted
+    std::vector<int64_t> reported;
+  } rows[] = {{v1::SupplementalGroupsPolicy::Merge, "Groups:\t1000 1234 2000 ", {1000, 2000, 1234}},
+              {v1::SupplementalGroupsPolicy::Strict, "Groups:\t1000 1234 ", {1000, 1234}}};
+  for (const auto& row : rows) {
+    auto cfg = config("groups-" + std::to_string(row.policy), {"sleep", "3600"});
+    auto* sc = cfg.mutable_linux()->mutable_security_context();
+    sc->mutable_run_as_user()->set_value(1000);
+    sc->add_supplemental_groups(1234);
+    sc->set_supplemental_groups_policy(row.policy);
+    std::string id = run(cfg);
+    EXPECT_EQ(exec(id, {"grep", "^Groups:", "/proc/self/status"}), row.groups);
+    auto user = status(id).user().linux();
+    EXPECT_EQ(user.uid(), 1000);
+    EXPECT_EQ(user.gid(), 1000);
+    EXPECT_EQ(std::vector<int64_t>(user.supplemental_groups().begin(), user.supplemental_groups().end()), row.reported);
+  }
+}
+
+TEST_F(PodSemanticsTest, ARecursiveReadOnlyMountMakesItsSubmountsReadOnlyToo) {
+  v1::StatusRequest req;
+  v1::StatusResponse resp;
+  ASSERT_TRUE(d_->runtime()->Status(rpcContext().get(), req, &resp).ok());
+  bool supported = false;
+  for (const auto& h : resp.runtime_handlers())
+    if (h.name().empty()) supported = h.features().recursive_read_only_mounts();
+  // runc lists rro in `runc features` from 1.1 on, and this kernel has mount_setattr.
+  ASSERT_TRUE(supported) << "the default handler should report recursive read-only mounts here";
+
+  // A volume with a tmpfs mounted inside it.
+  std::string volume = tmp_ / "rro-volume";
+  ASSERT_TRUE(sys::mkdirAll(volume + "/tmpfs", 0755));
+  ASSERT_EQ(::mount("none", (volume + "/tmpfs").c_str(), "tmpfs", 0, nullptr), 0) << strerror(errno);
+  struct Unmount {
+    std::string at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{volume + "/tmpfs"};
+  auto withVolume = [&](const std::string& name, bool recursive) {
+    auto cfg = config(name, {"sleep", "3600"});
+    auto* m = cfg.add_mounts();
+    m->set_host_path(volume);
+    m->set_container_path("/mnt");
+    m->set_readonly(true);
+    m->set_recursive_read_only(recursive);
+    return cfg;
+  };
+  std::string plain = run(withVolume("ro", false));
+  std::string recursive = run(withVolume("rro", true));
+  // Read-only on top either way; the submount only under rro.
+  EXPECT_EQ(exec(plain, {"sh", "-c", "touch /mnt/x 2>&1 || true"}), "touch: /mnt/x: Read-only file system");
+  EXPECT_EQ(exec(plain, {"sh", "-c", "touch /mnt/tmpfs/x && echo written"}), "written");
+  EXPECT_EQ(exec(recursive, {"sh", "-c", "touch /mnt/tmpfs/y 2>&1 || true"}),
+            "touch: /mnt/tmpfs/y: Read-only file system");
+
+  // What the CRI forbids: writable, or propagation other than private.
+  auto writable = withVolume("rro-rw", true);
+  writable.mutable_mounts(0)->set_readonly(false);
+  auto slave = withVolume("rro-slave", true);
+  slave.mutable_mounts(0)->set_propagation(v1::PROPAGATION_HOST_TO_CONTAINER);
+  for (const auto* bad : {&writable, &slave}) {
+    auto s = create(*bad, nullptr);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_NE(s.error_message().find("recursive_read_only needs"), std::string::npos) << s.error_message();
+  }
+}
+
+TEST_F(PodSemanticsTest, CdiDevicesBringTheirNodesMountsEnvironmentAndHooks) {
+  std::string share = tmp_ / "cdi-share", hooked = tmp_ / "hooked";
+  ASSERT_TRUE(sys::mkdirAll(share, 0755));
+  ASSERT_TRUE(sys::writeFileAtomic(share + "/f", "shared\n"));
+  ASSERT_TRUE(sys::mkdirAll(tmp_ / "cdi", 0755));
+  nlohmann::json spec = {
+      {"cdiVersion", "0.6.0"},
+      {"kind", "crix.test/dev"},
+      {"containerEdits", {{"env", {"CRIX_CDI_SPEC=1"}}}},
+      {"devices",
+       {{{"name", "null"},
+         {"containerEdits",
+          {{"deviceNodes", {{{"path", "/dev/crix-null"}, {"hostPath", "/dev/null"}}}},
+           {"env", {"CRIX_CDI=yes"}},
+           {"mounts", {{{"hostPath", share}, {"containerPath", "/cdi-share"}, {"options", {"ro", "nosuid"}}}}},
+           {"hooks",
+            {{{"hookName", "poststart"},
+              {"path", "/bin/sh"},
+              {"args", {"sh", "-c", "echo hooked > " + hooked}}}}}}}}}}};
+  ASSERT_TRUE(sys::writeFileAtomic(tmp_ / "cdi/crix.json", spec.dump()));
+  // A YAML spec is named when a device is not found.
+  ASSERT_TRUE(sys::writeFileAtomic(tmp_ / "cdi/vendor.yaml", "cdiVersion: 0.6.0\n"));
+
+  auto cfg = config("cdi", {"sleep", "3600"});
+  cfg.add_cdi_devices()->set_name("crix.test/dev=null");
+  std::string id = run(cfg);
+  EXPECT_EQ(exec(id, {"sh", "-c", "echo x > /dev/crix-null && echo $CRIX_CDI $CRIX_CDI_SPEC && cat /cdi-share/f"}),
+            "yes 1\nshared");
+  EXPECT_EQ(exec(id, {"sh", "-c", "touch /cdi-share/g 2>&1 || true"}), "touch: /cdi-share/g: Read-only file system");
+  EXPECT_EQ(sys::readFile(hooked).value_or(""), "hooked\n");
+  // The older annotation form names the same device.
+  auto annotated = config("cdi-annotated", {"sleep", "3600"});
+  (*annotated.mutable_annotations())["cdi.k8s.io/test"] = "crix.test/dev=null";
+  std::string other = run(annotated);
+  EXPECT_EQ(exec(other, {"sh", "-c", "ls /dev/crix-null"}), "/dev/crix-null");
+
+  auto unknown = config("cdi-unknown", {"sleep", "3600"});
+  unknown.add_cdi_devices()->set_name("crix.test/dev=missing");
+  auto s = create(unknown, nullptr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("crix.test/dev=missing is defined by no spec"), std::string::npos)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("vendor.yaml"), std::string::npos) << s.error_message();
 }
 
 TEST_F(PodSemanticsTest, ProfilesCrixCannotApplyAreRefusedWithTheReason) {

@@ -251,6 +251,11 @@ TEST_F(PodTest, BadInputIsRefusedAndLeavesNothing) {
          (*c.mutable_linux()->mutable_sysctls())["net.ipv4.ip_forward"] = "1";
        },
        "", "network namespace"},
+      {"hostname on the host's network",
+       [](auto& c) {
+         c.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(v1::NODE);
+       },
+       "", "cannot be set for a pod on the host's network"},
       {"unknown handler", [](auto&) {}, "kata", "unknown runtime handler \"kata\" (known: runc)"},
       {"systemd-style cgroup parent", [](auto& c) { c.mutable_linux()->set_cgroup_parent("kubepods.slice"); }, "",
        "not an absolute cgroupfs path"},

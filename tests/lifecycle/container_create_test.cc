@@ -156,5 +156,61 @@ TEST_F(ContainerCreateTest, APodThatIsStoppedTakesNoContainer) {
   EXPECT_EQ(f.host->count("mountRootfs"), 0);
 }
 
+TEST_F(ContainerCreateTest, StrictSupplementalGroupsLeaveOutTheImagesGroupsOfTheUser) {
+  f.host->setImageFiles("root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+                        "root:x:0:\napp:x:1000:\nwheel:x:10:app\n");
+  std::string pod = runPod();
+  auto merge = config("merge");
+  merge.supplementalGroups = {1234};
+  auto strict = config("strict");
+  strict.supplementalGroups = {1234};
+  strict.strictSupplementalGroups = true;
+  struct Row {
+    const ContainerConfig& config;
+    std::vector<uint32_t> groups;
+  } rows[] = {{merge, {1000, 10, 1234}}, {strict, {1000, 1234}}};
+  for (const auto& row : rows) {
+    auto id = f.manager->create(pod, row.config);
+    ASSERT_TRUE(id) << id.error().message();
+    json user = specOf(*id)["process"]["user"];
+    EXPECT_EQ(user["uid"], 1000) << row.config.name;
+    EXPECT_EQ(user["additionalGids"].get<std::vector<uint32_t>>(), row.groups) << row.config.name;
+    // ContainerStatus.user reports the same, also from the stored row.
+    auto c = f.manager->get(*id);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->user, (Container::User{1000, 1000, row.groups})) << row.config.name;
+  }
+}
+
+TEST_F(ContainerCreateTest, ARecursiveReadOnlyMountNeedsReadonlyPrivateAndAHandlerThatMakesIt) {
+  std::string pod = runPod();
+  std::string source = f.cfg.root;
+  struct Row {
+    const char* what;
+    spec::Mount mount;
+    Code code;
+    const char* says;
+  } rows[] = {
+      {"writable", {"/data", source, false, "rprivate", true}, Code::InvalidArgument, "needs readonly"},
+      {"host to container", {"/data", source, true, "rslave", true}, Code::InvalidArgument, "private propagation"},
+      {"both way", {"/data", source, true, "rshared", true}, Code::InvalidArgument, "private propagation"},
+      // The fakes' handler runs no runtime binary to ask.
+      {"a handler that cannot",
+       {"/data", source, true, "rprivate", true},
+       Code::FailedPrecondition,
+       "cannot make recursive read-only mounts"},
+  };
+  for (const auto& row : rows) {
+    auto c = config();
+    c.mounts = {row.mount};
+    auto id = f.manager->create(pod, c);
+    ASSERT_FALSE(id) << row.what;
+    EXPECT_EQ(id.error().code(), row.code) << row.what;
+    EXPECT_NE(id.error().message().find(row.says), std::string::npos) << row.what << ": " << id.error().message();
+  }
+  EXPECT_EQ(f.host->count("mountRootfs"), 0);
+  EXPECT_TRUE(f.rows().empty());
+}
+
 }  // namespace
 }  // namespace crix::lifecycle

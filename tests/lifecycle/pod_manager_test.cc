@@ -85,6 +85,7 @@ TEST_F(PodManagerTest, HostNamespacesAreNotPinned) {
   auto c = podConfig("hostly");
   c.network = NamespaceMode::Node;
   c.ipc = NamespaceMode::Node;
+  c.hostname.clear();
   auto id = f.pods->run(c);
   ASSERT_TRUE(id) << id.error().message();
   auto pod = f.pods->get(*id);
@@ -100,6 +101,7 @@ TEST_F(PodManagerTest, HostNamespacesAreNotPinned) {
   // Its own IPC, the host's network: IPC pinned, UTS the host's.
   auto d = podConfig("ipc-only");
   d.network = NamespaceMode::Node;
+  d.hostname.clear();
   auto other = f.pods->run(d);
   ASSERT_TRUE(other) << other.error().message();
   EXPECT_EQ(f.host->pinned(), (std::set<std::string>{paths().podIpcns(*other)}));
@@ -136,6 +138,18 @@ TEST_F(PodManagerTest, AFailedStepUndoesTheOnesBeforeItInReverse) {
   // The name is free again.
   auto again = f.pods->run(podConfig("web"));
   EXPECT_TRUE(again) << again.error().message();
+}
+
+TEST_F(PodManagerTest, APodOnTheHostsNetworkTakesNoHostnameOfItsOwn) {
+  f.load();
+  auto c = podConfig("named");
+  c.network = NamespaceMode::Node;
+  auto id = f.pods->run(c);
+  ASSERT_FALSE(id);
+  EXPECT_EQ(id.error().code(), Code::InvalidArgument);
+  EXPECT_NE(id.error().message().find("\"named-host\" cannot be set"), std::string::npos) << id.error().message();
+  EXPECT_EQ(f.host->count("createNetns"), 0);
+  EXPECT_EQ(podRows().size(), 1u);  // the fixture's own pod only
 }
 
 TEST_F(PodManagerTest, PinningIpcAndUtsThatFailsLeavesNothing) {

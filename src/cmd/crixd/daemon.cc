@@ -188,7 +188,7 @@ int runDaemon(const config::Config& cfg) {
                                                   streamingBackend);
   if (!streamingServer) return failStartup(streamingServer.error());
 
-  lifecycle::RuntimeHealth health(cfg, network, controllers);
+  lifecycle::RuntimeHealth health(cfg, network, controllers, **runtimes);
   server::RuntimeService runtimeService(cfg, health, pods, containers, **streamingServer);
   runtimeService.setEvents(&events);
   server::ImageService imageService(images, containers, paths);
