@@ -101,6 +101,12 @@ std::string Paths::containerImageVolume(std::string_view id, size_t n) const {
 std::string Paths::containerVolumeMaps(std::string_view id) const {
   return join(containerDir(id), "volume-maps");
 }
+std::string Paths::containerVolumeImages(std::string_view id) const {
+  return join(containerDir(id), "volume-images");
+}
+std::string Paths::containerVolumeImage(std::string_view id, size_t n) const {
+  return join(containerVolumeImages(id), std::to_string(n));
+}
 std::string Paths::containerVolumeMap(std::string_view id, size_t n) const {
   return join(containerVolumeMaps(id), std::to_string(n));
 }

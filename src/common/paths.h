@@ -24,7 +24,10 @@
 //   │       ├── idmapped/<n>        containerIdMappedLayer  layer n seen through the pod's user namespace,
 //   │       │                                               only while the rootfs is being mounted
 //   │       ├── volumes/<n>         containerImageVolume    a fresh dir for the image's n-th Volume
-//   │       └── volume-maps/<n>     containerVolumeMap      CRI mount n, idmapped, only while the runtime
+//   │       ├── volume-maps/<n>     containerVolumeMap      CRI mount n, idmapped, only while the runtime
+//   │       │                                               creates the container
+//   │       └── volume-images/<n>   containerVolumeImage    image volume n (Mount.image): its image's
+//   │                                                       layers, read-only, only while the runtime
 //   │                                                       creates the container
 //   ├── cni/                        cniCacheDir()
 //   │   └── <pod-id>.json           cniAttachment(podId)    CNI config, args and result, written before ADD
@@ -134,6 +137,8 @@ class Paths {
   std::string containerImageVolume(std::string_view id, size_t n) const;
   std::string containerVolumeMaps(std::string_view id) const;
   std::string containerVolumeMap(std::string_view id, size_t n) const;
+  std::string containerVolumeImages(std::string_view id) const;
+  std::string containerVolumeImage(std::string_view id, size_t n) const;
 
   std::string cniCacheDir() const;
   std::string cniAttachment(std::string_view podId) const;

@@ -153,6 +153,8 @@ std::vector<Image> ImageStore::list() const {
 }
 
 Result<> ImageStore::remove(std::string_view refOrId) {
+  // Asked before the lock, as dropUnusedLayers asks for layers.
+  auto volumes = volumesInUse_ ? volumesInUse_() : std::map<std::string, std::string>{};
   std::unique_lock lock(mu_);
   auto found = findLocked(refOrId);
   if (!found) return {};
@@ -171,6 +173,10 @@ Result<> ImageStore::remove(std::string_view refOrId) {
     images_[img.id] = img;
     return {};
   }
+  if (auto v = volumes.find(img.id); v != volumes.end())
+    return fail(Code::FailedPrecondition, "image " + std::string(refOrId) + " (" + img.id +
+                                              ") is mounted as a volume by container " + v->second +
+                                              "; remove the container first");
   TRY(db_.write([&](store::Tables& t) -> Result<> { return t.deleteImage(img.id).map([](bool) {}); }));
   images_.erase(img.id);
   ++changes_;

@@ -88,7 +88,8 @@ class ImageStore {
   std::optional<Image> find(std::string_view refOrId) const;
   std::vector<Image> list() const;
   // Removes a tag (when the image has others and was named by that tag)
-  // or the whole image with its blobs and unused layers. Absent: OK.
+  // or the whole image with its blobs and unused layers. Absent: OK. An
+  // image a container mounts as a volume stays: FailedPrecondition.
   Result<> remove(std::string_view refOrId);
 
   // Walks the layers and blobs only after they changed (a pull, a removal)
@@ -99,6 +100,11 @@ class ImageStore {
   // filesystems. They stay, even after their image is removed, until those
   // containers are gone. Set once, before serving.
   void setLayersInUse(std::function<std::set<std::string>()> inUse) { inUse_ = std::move(inUse); }
+  // Who mounts images as volumes: image ID → a container that does. Set
+  // once, before serving.
+  void setVolumeImagesInUse(std::function<std::map<std::string, std::string>()> inUse) {
+    volumesInUse_ = std::move(inUse);
+  }
   // Removes layers that no image and no container needs (after a container
   // is removed, say).
   Result<> dropUnusedLayers();
@@ -136,6 +142,7 @@ class ImageStore {
   std::map<std::string, Image> images_;
   std::map<std::string, std::shared_future<Result<std::string>>> inflight_;
   std::function<std::set<std::string>()> inUse_;
+  std::function<std::map<std::string, std::string>()> volumesInUse_;
   std::mutex layerMu_;  // one layer is fetched by one pull at a time
   std::map<std::string, std::shared_future<Result<>>> layerInflight_;
 };

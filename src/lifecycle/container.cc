@@ -37,28 +37,6 @@ namespace {
 // load.
 constexpr int kRecordVersion = 2;
 
-json resourcesToJson(const spec::Resources& r) {
-  return {{"cpuShares", r.cpuShares},     {"cpuQuota", r.cpuQuota},     {"cpuPeriod", r.cpuPeriod},
-          {"memoryLimit", r.memoryLimit}, {"pidsLimit", r.pidsLimit},   {"cpusetCpus", r.cpusetCpus},
-          {"cpusetMems", r.cpusetMems},   {"memorySwap", r.memorySwap}, {"hugepageLimits", r.hugepageLimits},
-          {"unified", r.unified}};
-}
-
-spec::Resources resourcesFromJson(const json& j) {
-  spec::Resources r;
-  r.cpuShares = j.value("cpuShares", int64_t{0});
-  r.cpuQuota = j.value("cpuQuota", int64_t{0});
-  r.cpuPeriod = j.value("cpuPeriod", int64_t{0});
-  r.memoryLimit = j.value("memoryLimit", int64_t{0});
-  r.pidsLimit = j.value("pidsLimit", int64_t{0});
-  r.cpusetCpus = j.value("cpusetCpus", "");
-  r.cpusetMems = j.value("cpusetMems", "");
-  r.memorySwap = j.value("memorySwap", int64_t{0});
-  r.hugepageLimits = j.value("hugepageLimits", std::map<std::string, uint64_t>{});
-  r.unified = j.value("unified", std::map<std::string, std::string>{});
-  return r;
-}
-
 json optionalJson(const std::optional<int64_t>& v) {
   return v ? json(*v) : json(nullptr);
 }
@@ -76,7 +54,9 @@ json configToJson(const ContainerConfig& k) {
                       {"hostPath", m.hostPath},
                       {"readonly", m.readonly},
                       {"propagation", m.propagation},
-                      {"recursiveReadOnly", m.recursiveReadOnly}});
+                      {"recursiveReadOnly", m.recursiveReadOnly},
+                      {"image", m.image},
+                      {"imageSubPath", m.imageSubPath}});
   for (const auto& d : k.devices)
     devices.push_back({{"containerPath", d.containerPath}, {"hostPath", d.hostPath}, {"permissions", d.permissions}});
   return {{"name", k.name},
@@ -106,7 +86,7 @@ json configToJson(const ContainerConfig& k) {
           {"capAdd", k.capAdd},
           {"capDrop", k.capDrop},
           {"pidMode", k.pidMode},
-          {"resources", resourcesToJson(k.resources)},
+          {"resources", spec::resourcesToRecord(k.resources)},
           {"oomScoreAdj", k.oomScoreAdj},
           {"maskedPaths", k.maskedPaths},
           {"readonlyPaths", k.readonlyPaths},
@@ -127,9 +107,13 @@ ContainerConfig configFromJson(const json& k) {
   cfg.args = k.value("args", Strings{});
   cfg.envs = k.value("envs", Strings{});
   cfg.workingDir = k.value("workingDir", "");
-  for (const auto& m : k.value("mounts", json::array()))
-    cfg.mounts.push_back({m.value("containerPath", ""), m.value("hostPath", ""), m.value("readonly", false),
-                          m.value("propagation", "rprivate"), m.value("recursiveReadOnly", false)});
+  for (const auto& m : k.value("mounts", json::array())) {
+    spec::Mount mount{m.value("containerPath", ""), m.value("hostPath", ""), m.value("readonly", false),
+                      m.value("propagation", "rprivate"), m.value("recursiveReadOnly", false)};
+    mount.image = m.value("image", "");
+    mount.imageSubPath = m.value("imageSubPath", "");
+    cfg.mounts.push_back(std::move(mount));
+  }
   for (const auto& d : k.value("devices", json::array()))
     cfg.devices.push_back({d.value("containerPath", ""), d.value("hostPath", ""), d.value("permissions", "")});
   cfg.labels = k.value("labels", StringMap{});
@@ -150,7 +134,7 @@ ContainerConfig configFromJson(const json& k) {
   cfg.capAdd = k.value("capAdd", Strings{});
   cfg.capDrop = k.value("capDrop", Strings{});
   cfg.pidMode = k.value("pidMode", 1);
-  cfg.resources = resourcesFromJson(k.value("resources", json::object()));
+  cfg.resources = spec::resourcesFromRecord(k.value("resources", json::object()));
   cfg.oomScoreAdj = k.value("oomScoreAdj", int64_t{0});
   cfg.maskedPaths = k.value("maskedPaths", Strings{});
   cfg.readonlyPaths = k.value("readonlyPaths", Strings{});
@@ -171,6 +155,8 @@ std::string toJson(const Container& c) {
               {"config", configToJson(c.config)},
               {"imageId", c.imageId},
               {"chainIds", c.chainIds},
+              {"volumeImageIds", c.volumeImageIds},
+              {"volumeChainIds", c.volumeChainIds},
               {"state", stateName(c.state)},
               {"createdAt", c.createdAt},
               {"startedAt", c.startedAt},
@@ -203,6 +189,8 @@ Result<Container> containerFromJson(const std::string& text) {
     c.config = configFromJson(j.at("config"));
     c.imageId = j.value("imageId", "");
     c.chainIds = j.value("chainIds", std::vector<std::string>{});
+    c.volumeImageIds = j.value("volumeImageIds", std::vector<std::string>{});
+    c.volumeChainIds = j.value("volumeChainIds", std::vector<std::string>{});
     c.state = stateFrom(j.value("state", ""));
     c.createdAt = j.value("createdAt", int64_t{0});
     c.startedAt = j.value("startedAt", int64_t{0});

@@ -69,6 +69,9 @@ struct Container {
   ContainerConfig config;
   std::string imageId;
   std::vector<std::string> chainIds;  // the image's layers under this rootfs
+  // The images its image volumes mount, in the order of those mounts, and
+  // their layers: neither goes while the container is there.
+  std::vector<std::string> volumeImageIds, volumeChainIds;
   ContainerState state = ContainerState::Created;
   int64_t createdAt = 0, startedAt = 0, finishedAt = 0;
   int exitCode = 0;

@@ -81,22 +81,38 @@ const std::vector<std::string>& capNames() {
   return names;
 }
 
+// The host's node at `path` as a spec device node (type, numbers, mode);
+// `what` names it in the error when it is missing or not a device.
+Result<spec::DeviceNode> hostDeviceNode(const std::string& path, const std::string& what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return fail(Code::InvalidArgument, what + " does not exist");
+  if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) return fail(Code::InvalidArgument, what + " is not a device");
+  spec::DeviceNode n;
+  n.type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+  n.major = static_cast<int64_t>(major(st.st_rdev));
+  n.minor = static_cast<int64_t>(minor(st.st_rdev));
+  n.fileMode = st.st_mode & 07777;
+  return n;
+}
+
+// A bind mount's source must exist on the host; `what` names the mount.
+Result<> requireSource(const std::string& hostPath, const std::string& what) {
+  struct stat st {};
+  if (::stat(hostPath.c_str(), &st) != 0) return fail(Code::InvalidArgument, what + " does not exist");
+  return {};
+}
+
 // The CRI devices as nodes: each host path must be a device.
 Result<std::vector<spec::DeviceNode>> deviceNodes(const std::vector<ContainerConfig::Device>& devices) {
   std::vector<spec::DeviceNode> out;
   for (const auto& d : devices) {
-    struct stat st {};
-    if (::stat(d.hostPath.c_str(), &st) != 0)
-      return fail(Code::InvalidArgument, "device \"" + d.hostPath + "\" does not exist");
-    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-      return fail(Code::InvalidArgument, "\"" + d.hostPath + "\" is not a device");
-    std::string access = d.permissions.empty() ? "rwm" : d.permissions;
-    if (access.find_first_not_of("rwm") != std::string::npos)
+    auto n = TRY(hostDeviceNode(d.hostPath, "device \"" + d.hostPath + "\""));
+    n.access = d.permissions.empty() ? "rwm" : d.permissions;
+    if (n.access.find_first_not_of("rwm") != std::string::npos)
       return fail(Code::InvalidArgument, "device permissions \"" + d.permissions + "\": only r, w and m");
-    std::string path = d.containerPath.empty() ? d.hostPath : d.containerPath;
-    if (path[0] != '/') return fail(Code::InvalidArgument, "device path \"" + path + "\" is not absolute");
-    out.push_back({path, S_ISCHR(st.st_mode) ? 'c' : 'b', static_cast<int64_t>(major(st.st_rdev)),
-                   static_cast<int64_t>(minor(st.st_rdev)), st.st_mode & 07777, access});
+    n.path = d.containerPath.empty() ? d.hostPath : d.containerPath;
+    if (n.path[0] != '/') return fail(Code::InvalidArgument, "device path \"" + n.path + "\" is not absolute");
+    out.push_back(n);
   }
   return out;
 }
@@ -150,20 +166,12 @@ std::vector<spec::CdiSpecFile> readCdiSpecs(const std::vector<std::string>& dirs
 // out come from the host's node.
 Result<spec::DeviceNode> cdiDeviceNode(const spec::CdiDeviceNode& d) {
   spec::DeviceNode n;
-  n.path = d.path;
-  n.access = d.permissions.empty() ? "rwm" : d.permissions;
   if (!d.type || !d.major || !d.minor) {
     std::string host = d.hostPath.empty() ? d.path : d.hostPath;
-    struct stat st {};
-    if (::stat(host.c_str(), &st) != 0)
-      return fail(Code::InvalidArgument, "CDI device node " + d.path + ": " + host + " does not exist");
-    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-      return fail(Code::InvalidArgument, "CDI device node " + d.path + ": " + host + " is not a device");
-    n.type = S_ISCHR(st.st_mode) ? 'c' : 'b';
-    n.major = major(st.st_rdev);
-    n.minor = minor(st.st_rdev);
-    n.fileMode = st.st_mode & 07777;
+    n = TRY(hostDeviceNode(host, "CDI device node " + d.path + ": " + host));
   }
+  n.path = d.path;
+  n.access = d.permissions.empty() ? "rwm" : d.permissions;
   if (d.type) n.type = *d.type;
   if (d.major) n.major = *d.major;
   if (d.minor) n.minor = *d.minor;
@@ -171,6 +179,22 @@ Result<spec::DeviceNode> cdiDeviceNode(const spec::CdiDeviceNode& d) {
   n.uid = d.uid.value_or(0);
   n.gid = d.gid.value_or(0);
   return n;
+}
+
+// Where an image volume's files come from: the mounted image, or the
+// directory image_sub_path names in it, which may not lead out of it.
+Result<std::string> volumeImageSource(const std::string& mounted, const spec::Mount& m) {
+  if (m.imageSubPath.empty()) return mounted;
+  std::string what = "image volume " + m.containerPath + ": image_sub_path \"" + m.imageSubPath + "\"";
+  std::error_code ec;
+  auto base = fs::canonical(mounted, ec);
+  if (ec) return fail(Code::Internal, "image volume " + m.containerPath + ": " + mounted + ": " + ec.message());
+  auto path = fs::canonical(base / m.imageSubPath, ec);
+  if (ec) return fail(Code::InvalidArgument, what + " is not in image " + m.image);
+  auto rel = path.lexically_relative(base);
+  if (rel.empty() || *rel.begin() == "..")
+    return fail(Code::InvalidArgument, what + " leads out of the image (through a symlink)");
+  return path.string();
 }
 
 // The CRI's rules for a recursive read-only mount, then the handler's say.
@@ -209,13 +233,27 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
     return fail(Code::InvalidArgument, "container " + cc.name + " is privileged but its pod is not");
   if (cc.logPath.find("..") != std::string::npos || (!cc.logPath.empty() && cc.logPath[0] == '/'))
     return fail(Code::InvalidArgument, "log_path \"" + cc.logPath + "\" must stay inside the pod's log directory");
+  // Image volumes name images present: pulled by the kubelet beforehand.
+  std::vector<image::Image> volumeImages;
   for (const auto& m : cc.mounts) {
-    struct stat st {};
-    if (::stat(m.hostPath.c_str(), &st) != 0)
-      return fail(Code::InvalidArgument, "mount source \"" + m.hostPath + "\" does not exist");
     if (m.containerPath.empty() || m.containerPath[0] != '/')
       return fail(Code::InvalidArgument, "mount destination \"" + m.containerPath + "\" is not an absolute path");
-    TRY(checkRecursiveReadOnly(m, runtimes_, pod.handler));
+    if (m.image.empty()) {
+      if (!m.imageSubPath.empty())
+        return fail(Code::InvalidArgument, "mount " + m.containerPath + ": image_sub_path needs an image");
+      TRY(requireSource(m.hostPath, "mount source \"" + m.hostPath + "\""));
+      TRY(checkRecursiveReadOnly(m, runtimes_, pod.handler));
+      continue;
+    }
+    std::string what = "image volume " + m.containerPath;
+    auto vi = images_.find(m.image);
+    if (!vi) return fail(Code::NotFound, what + ": image \"" + m.image + "\" is not present; pull it first");
+    if (fs::path(m.imageSubPath).is_absolute())
+      return fail(Code::InvalidArgument, what + ": image_sub_path \"" + m.imageSubPath + "\" is not relative");
+    if (!pod.usernsPath.empty())
+      return fail(Code::FailedPrecondition,
+                  what + ": crix cannot yet mount image volumes in a pod with a user namespace of its own");
+    volumeImages.push_back(std::move(*vi));
   }
   TRY(security::checkLsm({cc.apparmorProfile, cc.selinuxLabel}, security::hostLsm(), "container " + cc.name));
   auto devices = TRY(deviceNodes(cc.devices));
@@ -226,11 +264,7 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
     auto specs = readCdiSpecs(cfg_.cdiSpecDirs, unread);
     cdi = TRY(spec::resolveCdiDevices(cc.cdiDevices, specs, unread));
     for (const auto& d : cdi.deviceNodes) devices.push_back(TRY(cdiDeviceNode(d)));
-    for (const auto& m : cdi.mounts) {
-      struct stat st {};
-      if (::stat(m.hostPath.c_str(), &st) != 0)
-        return fail(Code::InvalidArgument, "CDI mount " + m.containerPath + ": " + m.hostPath + " does not exist");
-    }
+    for (const auto& m : cdi.mounts) TRY(requireSource(m.hostPath, "CDI mount " + m.containerPath + ": " + m.hostPath));
   }
   spec::Resources enforced = cc.resources;
   auto droppedLimits = TRY(dropUnenforceable(enforced, controllers_, cfg_.tolerateMissingHugetlb));
@@ -244,6 +278,11 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
   c.id = newId();
   c.podId = pod.id;
   c.config = cc;
+  for (auto& m : c.config.mounts) {
+    if (m.image.empty()) continue;
+    m.readonly = true;  // as mounted, whatever was asked
+    m.propagation = "rprivate";
+  }
   c.imageId = img->id;
   c.chainIds = img->chainIds;
   c.handler = pod.handler;
@@ -251,6 +290,10 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
   c.name = containerName(cc, pod.config.metadata.name, pod.config.metadata.ns, pod.config.metadata.uid);
   c.droppedLimits = droppedLimits;
   c.stopSignal = stopSignal;
+  for (const auto& vi : volumeImages) {
+    c.volumeImageIds.push_back(vi.id);
+    c.volumeChainIds.insert(c.volumeChainIds.end(), vi.chainIds.begin(), vi.chainIds.end());
+  }
   if (!droppedLimits.empty()) {
     std::string lines;
     for (const auto& d : droppedLimits) lines += (lines.empty() ? "" : "; ") + d;
@@ -284,7 +327,21 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
   auto passwd = sys::readFile(rootfs + "/etc/passwd");
   auto group = sys::readFile(rootfs + "/etc/group");
   host.user = TRY(spec::resolveUser(requestedUser(cc, img->parsed), passwd ? *passwd : "", group ? *group : ""));
+  size_t volumeImage = 0;
   for (auto m : cc.mounts) {
+    if (!m.image.empty()) {
+      // Read-only, and never propagating: the image's files as they are.
+      const auto& vi = volumeImages[volumeImage];
+      std::vector<std::string> layers;
+      for (auto it = vi.chainIds.rbegin(); it != vi.chainIds.rend(); ++it) layers.push_back(layers_.diffPath(*it));
+      std::string at = TRY_CTX(host_.mountVolumeImage(c.id, volumeImage++, layers), "image volume " + m.containerPath);
+      m.hostPath = TRY(volumeImageSource(at, m));
+      m.readonly = true;
+      m.propagation = "rprivate";
+      m.options = {"nosuid", "nodev"};
+      host.volumes.push_back(m);
+      continue;
+    }
     // In a pod with its own user namespace, volumes are seen through it
     // (the runtime's bind mount of an idmapped mount keeps the mapping).
     if (!pod.usernsPath.empty()) {
@@ -309,10 +366,8 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
     }
   }
   host.devices = devices;
-  host.cdiEnv = cdi.env;
-  host.cdiMounts = cdi.mounts;
-  host.cdiHooks = cdi.hooks;
-  host.cdiGroups = cdi.additionalGids;
+  cdi.deviceNodes.clear();  // in host.devices above
+  host.cdi = std::move(cdi);
   host.ownCapabilities = ownCapabilities();
   host.ownOomScoreAdj = clampOomScoreAdj(-1000);
   host.seccomp = seccomp;
@@ -344,9 +399,11 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
   TRY(checkpoint("ctr-after-bundle", abandoned));
   auto created = runtime->create(
       {c.id, c.bundle, c.logPath.empty() ? Paths::bundleLog(c.bundle) : c.logPath, cc.tty, cc.stdin, cc.stdinOnce});
-  // The container holds its own copies of the idmapped volumes now.
-  if (auto dropped = storage::dropVolumeMaps(paths_, c.id); !dropped)
-    log::warn("cannot drop idmapped volume mounts", {{"container", c.id}, {"error", dropped.error().message()}});
+  // The container holds its own copies of the idmapped volumes and the
+  // image volumes now.
+  if (auto dropped = storage::dropCreateMounts(paths_, c.id); !dropped)
+    log::warn("cannot drop the volume mounts made for create",
+              {{"container", c.id}, {"error", dropped.error().message()}});
   c.pid = TRY(std::move(created));
   // conmon writes the exit file and leaves its attach link only after the
   // killed container is gone: undone as recovery undoes a half-made one.

@@ -459,15 +459,20 @@ Result<> ContainerManager::updateResources(const std::string& idOrPrefix, const 
   if (c.state != ContainerState::Created && c.state != ContainerState::Running)
     return fail(Code::FailedPrecondition, "container " + c.id + " is " + stateName(c.state));
   oci::OciRuntime* runtime = TRY(runtimes_.get(c.handler));
-  spec::Resources enforced = r;
+  // The limits the update leaves unset stay as they are, in the runtime
+  // and in the record alike.
+  spec::Resources asked = spec::mergeResources(c.config.resources, r);
+  spec::Resources enforced = asked;
   auto dropped = TRY(dropUnenforceable(enforced, controllers_, cfg_.tolerateMissingHugetlb));
   e->setOp(ContainerOp::Updating);
   auto updated = runtime->update(c.id, spec::resourcesJson(enforced).dump());
+  if (updated && !r.hugepageLimits.empty() && !enforced.hugepageLimits.empty())
+    updated = host_.setHugetlbLimits(c.cgroupsPath, enforced.hugepageLimits);
   e->clearOp(ContainerOp::Updating);
   TRY(std::move(updated));
   return e->update(
       [&](Container& now) {
-        now.config.resources = r;
+        now.config.resources = asked;
         now.droppedLimits = dropped;
         return true;
       },
@@ -505,8 +510,20 @@ Result<> ContainerManager::reopenLog(const std::string& idOrPrefix) {
 std::set<std::string> ContainerManager::layersInUse() const {
   std::set<std::string> chains;
   for (const auto& e : store_.all())
-    e->read([&](const Container& c) { chains.insert(c.chainIds.begin(), c.chainIds.end()); });
+    e->read([&](const Container& c) {
+      chains.insert(c.chainIds.begin(), c.chainIds.end());
+      chains.insert(c.volumeChainIds.begin(), c.volumeChainIds.end());
+    });
   return chains;
+}
+
+std::map<std::string, std::string> ContainerManager::volumeImagesInUse() const {
+  std::map<std::string, std::string> out;
+  for (const auto& e : store_.all())
+    e->read([&](const Container& c) {
+      for (const auto& id : c.volumeImageIds) out.emplace(id, c.name);
+    });
+  return out;
 }
 
 Result<> ContainerManager::forPod(const std::string& podId, bool removeToo) {

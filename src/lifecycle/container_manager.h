@@ -126,6 +126,8 @@ class ContainerManager {
   Result<> reopenLog(const std::string& id);
   // The layers under containers' root filesystems.
   std::set<std::string> layersInUse() const;
+  // Image ID → the name of a container that mounts it as a volume.
+  std::map<std::string, std::string> volumeImagesInUse() const;
   // Stops (and with remove, removes) every container of a pod.
   Result<> forPod(const std::string& podId, bool remove);
 

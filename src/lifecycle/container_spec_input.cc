@@ -49,7 +49,8 @@ Result<spec::ContainerSpecInput> containerSpecInput(const ContainerConfig& cc, c
   in.args = spec::processArgs(cc.command, cc.args, img.entrypoint, img.cmd);
   if (in.args.empty())
     return fail(Code::InvalidArgument, "container " + cc.name + " has no command and its image none");
-  in.env = spec::mergeEnv(spec::mergeEnv(spec::mergeEnv(img.env, {"HOSTNAME=" + host.hostname}), cc.envs), host.cdiEnv);
+  in.env =
+      spec::mergeEnv(spec::mergeEnv(spec::mergeEnv(img.env, {"HOSTNAME=" + host.hostname}), cc.envs), host.cdi.env);
   in.cwd = cc.workingDir.empty() ? img.workingDir : cc.workingDir;
   in.terminal = cc.tty;
   in.uid = host.user.uid;
@@ -66,7 +67,7 @@ Result<spec::ContainerSpecInput> containerSpecInput(const ContainerConfig& cc, c
   if (!cc.strictSupplementalGroups)
     for (auto g : host.user.groups) addGroup(g);
   for (auto g : cc.supplementalGroups) addGroup(static_cast<uint32_t>(g));
-  for (auto g : host.cdiGroups) addGroup(g);
+  for (auto g : host.cdi.additionalGids) addGroup(g);
   in.hostname = host.hostname;
   in.hostNetwork = pod.config.network == NamespaceMode::Node;
   in.netnsPath = pod.netnsPath;
@@ -95,9 +96,9 @@ Result<spec::ContainerSpecInput> containerSpecInput(const ContainerConfig& cc, c
     in.mounts.push_back({"/dev/shm", in.hostIpc ? "/dev/shm" : p.podShm(pod.id), false, "rprivate"});
   in.mounts.insert(in.mounts.end(), host.volumes.begin(), host.volumes.end());
   in.mounts.insert(in.mounts.end(), host.imageVolumes.begin(), host.imageVolumes.end());
-  in.mounts.insert(in.mounts.end(), host.cdiMounts.begin(), host.cdiMounts.end());
+  in.mounts.insert(in.mounts.end(), host.cdi.mounts.begin(), host.cdi.mounts.end());
   in.devices = host.devices;
-  in.hooks = host.cdiHooks;
+  in.hooks = host.cdi.hooks;
   in.cgroupsPath = host.cgroupsPath;
   in.privileged = cc.privileged;
   in.withoutHostDevices = handler.privilegedWithoutHostDevices;

@@ -17,6 +17,7 @@
 #include "lifecycle/container.h"
 #include "lifecycle/sandbox.h"
 #include "security/seccomp.h"
+#include "spec/cdi.h"
 #include "spec/container_spec.h"
 #include "spec/user.h"
 
@@ -28,13 +29,9 @@ struct HostFacts {
   // The CRI mounts in order, their sources as the runtime sees them
   // (idmapped through the pod's user namespace, if it has one).
   std::vector<spec::Mount> volumes;
-  std::vector<spec::Mount> imageVolumes;  // a fresh directory for each of the image's Volumes
-  std::vector<spec::DeviceNode> devices;  // the CRI's, then the CDI devices' nodes
-  // The CDI devices' other edits (their nodes are in devices above).
-  std::vector<std::string> cdiEnv;
-  std::vector<spec::Mount> cdiMounts;
-  std::vector<spec::Hook> cdiHooks;
-  std::vector<uint32_t> cdiGroups;
+  std::vector<spec::Mount> imageVolumes;     // a fresh directory for each of the image's Volumes
+  std::vector<spec::DeviceNode> devices;     // the CRI's, then the CDI devices' nodes
+  spec::CdiEdits cdi;                        // the CDI devices' other edits (their nodes are in devices above)
   std::vector<std::string> ownCapabilities;  // what crixd may give (its bounding set)
   int ownOomScoreAdj = -1000;                // a container's cannot go below it
   security::SeccompRequest seccomp;

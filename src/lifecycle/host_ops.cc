@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cgroups/cleanup.h"
+#include "cgroups/hugetlb.h"
 #include "common/parse.h"
 #include "lifecycle/conmon_process.h"
 #include "lifecycle/pod_files.h"
@@ -89,12 +90,22 @@ Result<> SystemHostOps::unmountRootfs(const std::string& id) {
   return storage::unmountRootfs(paths_, id);
 }
 
+Result<std::string> SystemHostOps::mountVolumeImage(const std::string& id, size_t n,
+                                                    const std::vector<std::string>& lowers) {
+  return storage::mountVolumeImage(paths_, id, n, lowers);
+}
+
 Result<> SystemHostOps::removeContainerDir(const std::string& id) {
   return storage::removeContainerDir(paths_, id);
 }
 
 Result<bool> SystemHostOps::destroyCgroup(const std::string& cgroupsPath) {
   return cgroups::destroyCgroup(cgroupsPath);
+}
+
+Result<> SystemHostOps::setHugetlbLimits(const std::string& cgroupsPath,
+                                         const std::map<std::string, uint64_t>& limits) {
+  return cgroups::writeHugetlbLimits(cgroupsPath, cgroups::readHostLayout().mode, limits);
 }
 
 int SystemHostOps::conmonPid(const std::string& id, const std::string& bundle) const {

@@ -51,10 +51,17 @@ class HostOps {
   virtual Result<std::string> mountRootfs(const std::string& id, const std::vector<std::string>& lowers,
                                           const storage::IdMappedLayers* idmap) = 0;
   virtual Result<> unmountRootfs(const std::string& id) = 0;
+  // Image volume `n` of container `id`: `lowers` read-only (storage/rootfs.h);
+  // returns where. storage::dropCreateMounts undoes it.
+  virtual Result<std::string> mountVolumeImage(const std::string& id, size_t n,
+                                               const std::vector<std::string>& lowers) = 0;
   virtual Result<> removeContainerDir(const std::string& id) = 0;
 
   // Removes the cgroup (killing what is left in it); false when there was none.
   virtual Result<bool> destroyCgroup(const std::string& cgroupsPath) = 0;
+  // Writes huge page limits (page size → bytes) into a live cgroup: the
+  // runtime's update does not carry them.
+  virtual Result<> setHugetlbLimits(const std::string& cgroupsPath, const std::map<std::string, uint64_t>& limits) = 0;
 
   // The pid of container `id`'s conmon while it lives (its pid file is in
   // `bundle`; its command line must name the container, so that a recycled
@@ -80,8 +87,11 @@ class SystemHostOps final : public HostOps {
   Result<std::string> mountRootfs(const std::string& id, const std::vector<std::string>& lowers,
                                   const storage::IdMappedLayers* idmap) override;
   Result<> unmountRootfs(const std::string& id) override;
+  Result<std::string> mountVolumeImage(const std::string& id, size_t n,
+                                       const std::vector<std::string>& lowers) override;
   Result<> removeContainerDir(const std::string& id) override;
   Result<bool> destroyCgroup(const std::string& cgroupsPath) override;
+  Result<> setHugetlbLimits(const std::string& cgroupsPath, const std::map<std::string, uint64_t>& limits) override;
   int conmonPid(const std::string& id, const std::string& bundle) const override;
 
  private:

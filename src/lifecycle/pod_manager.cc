@@ -373,6 +373,21 @@ Result<> PodManager::stop(const std::string& idOrPrefix) {
   return {};
 }
 
+Result<> PodManager::updateResources(const std::string& idOrPrefix, const spec::Resources& resources,
+                                     const spec::Resources& overhead) {
+  auto e = TRY(pods_.find(idOrPrefix));
+  std::unique_lock op(e->opLock());  // no stop or removal meanwhile
+  if (e->snapshot().state != SandboxState::Ready)
+    return fail(Code::FailedPrecondition, "pod " + e->id() + " is not ready; its resources stay as they were");
+  return e->update(
+      [&](Sandbox& now) {
+        now.config.resources = spec::mergeResources(now.config.resources, resources);
+        now.config.overhead = spec::mergeResources(now.config.overhead, overhead);
+        return true;
+      },
+      [&](const Sandbox& now) { return persist(now); });
+}
+
 Result<> PodManager::remove(const std::string& idOrPrefix) {
   auto found = pods_.find(idOrPrefix);
   if (!found) return found.error().code() == Code::NotFound ? Result<>{} : fail(found.error());

@@ -86,6 +86,11 @@ class PodManager {
   Result<> stop(const std::string& id);
   Result<> remove(const std::string& id);
   Result<Sandbox> get(const std::string& id) const;
+  // UpdatePodSandboxResources: the kubelet resized the pod's cgroup (its
+  // own, the cgroup parent); the pod's record takes the new limits and
+  // overhead (each field set replaces the one kept, as for a container).
+  // NotFound for an unknown pod; FailedPrecondition for a stopped one.
+  Result<> updateResources(const std::string& id, const spec::Resources& resources, const spec::Resources& overhead);
   // CreateContainer's hold on a pod: StopPodSandbox and RemovePodSandbox
   // of it wait until the hold is released, so no container is made in a
   // pod that is going away.

@@ -84,7 +84,9 @@ std::string toJson(const Sandbox& s) {
            {"runtimeHandler", c.runtimeHandler},
            {"privileged", c.privileged},
            {"apparmorProfile", c.apparmorProfile},
-           {"selinuxLabel", c.selinuxLabel}}}};
+           {"selinuxLabel", c.selinuxLabel},
+           {"resources", spec::resourcesToRecord(c.resources)},
+           {"overhead", spec::resourcesToRecord(c.overhead)}}}};
   return j.dump();
 }
 
@@ -136,6 +138,8 @@ Result<Sandbox> sandboxFromJson(const std::string& text) {
     cfg.privileged = c.value("privileged", false);
     cfg.apparmorProfile = c.value("apparmorProfile", "");
     cfg.selinuxLabel = c.value("selinuxLabel", "");
+    cfg.resources = spec::resourcesFromRecord(c.value("resources", json::object()));
+    cfg.overhead = spec::resourcesFromRecord(c.value("overhead", json::object()));
     return s;
   } catch (const json::exception& e) {
     return fail(Code::Internal, std::string("corrupt pod record: ") + e.what());

@@ -29,6 +29,7 @@
 
 #include "lifecycle/startup_breakdown.h"
 #include "network/cni.h"
+#include "spec/container_spec.h"
 #include "sys/namespaces.h"
 
 namespace crix::lifecycle {
@@ -59,6 +60,10 @@ struct PodConfig {
   bool privileged = false;
   // As security/lsm.h spells them; crix applies neither (refused when asked).
   std::string apparmorProfile, selinuxLabel;
+  // The pod's limits and its runtime overhead as the kubelet set its
+  // cgroup (RunPodSandbox, then UpdatePodSandboxResources after a resize).
+  // The kubelet owns that cgroup (cgroupParent); crix keeps the record.
+  spec::Resources resources, overhead;
   bool operator==(const PodConfig&) const = default;
 };
 

@@ -16,14 +16,6 @@ namespace crix::server {
 namespace v1 = ::runtime::v1;
 using lifecycle::ContainerState;
 
-namespace {
-
-grpc::Status invalid(const std::string& m) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, m);
-}
-
-}  // namespace
-
 std::string apparmorFromCri(const v1::SecurityProfile& p) {
   switch (p.profile_type()) {
     case v1::SecurityProfile::Localhost: return "localhost/" + p.localhost_ref();
@@ -55,7 +47,8 @@ std::string seccompProfile(const v1::LinuxContainerSecurityContext& sc) {
 #pragma GCC diagnostic pop
 }
 
-// The CRI's limits, for CreateContainer and UpdateContainerResources alike.
+}  // namespace
+
 spec::Resources resourcesFromCri(const v1::LinuxContainerResources& r) {
   spec::Resources out;
   out.cpuShares = r.cpu_shares();
@@ -69,6 +62,8 @@ spec::Resources resourcesFromCri(const v1::LinuxContainerResources& r) {
   out.unified = {r.unified().begin(), r.unified().end()};
   return out;
 }
+
+namespace {
 
 // The CRI's Signal as its number: 0 for RUNTIME_DEFAULT, -1 for a value
 // the enum does not have.
@@ -105,7 +100,10 @@ lifecycle::ContainerConfig fromCri(const v1::ContainerConfig& c) {
     std::string prop = m.propagation() == v1::PROPAGATION_HOST_TO_CONTAINER ? "rslave"
                        : m.propagation() == v1::PROPAGATION_BIDIRECTIONAL   ? "rshared"
                                                                             : "rprivate";
-    k.mounts.push_back({m.container_path(), m.host_path(), m.readonly(), prop, m.recursive_read_only()});
+    spec::Mount mount{m.container_path(), m.host_path(), m.readonly(), prop, m.recursive_read_only()};
+    mount.image = m.image().image();
+    mount.imageSubPath = m.image_sub_path();
+    k.mounts.push_back(std::move(mount));
   }
   for (const auto& d : c.devices()) k.devices.push_back({d.container_path(), d.host_path(), d.permissions()});
   k.labels = {c.labels().begin(), c.labels().end()};
@@ -199,6 +197,8 @@ void fillContainerStatus(const lifecycle::Container& c, v1::ContainerStatus* st)
     mm->set_container_path(m.containerPath);
     mm->set_host_path(m.hostPath);
     mm->set_readonly(m.readonly);
+    if (!m.image.empty()) mm->mutable_image()->set_image(m.image);
+    mm->set_image_sub_path(m.imageSubPath);
     mm->set_propagation(m.propagation == "rslave"    ? v1::PROPAGATION_HOST_TO_CONTAINER
                         : m.propagation == "rshared" ? v1::PROPAGATION_BIDIRECTIONAL
                                                      : v1::PROPAGATION_PRIVATE);

@@ -14,6 +14,10 @@ namespace crix::server {
 std::string apparmorFromCri(const ::runtime::v1::SecurityProfile& p);
 std::string selinuxFromCri(const ::runtime::v1::SELinuxOption& o);
 
+// CRI → model: the limits of a container (CreateContainer,
+// UpdateContainerResources) or of a pod (its resources and overhead).
+spec::Resources resourcesFromCri(const ::runtime::v1::LinuxContainerResources& r);
+
 void fillPodMetadata(const lifecycle::Sandbox& s, ::runtime::v1::PodSandboxMetadata* out);
 void fillPodStatus(const lifecycle::Sandbox& s, ::runtime::v1::PodSandboxStatus* out);
 void fillContainerStatus(const lifecycle::Container& c, ::runtime::v1::ContainerStatus* out);

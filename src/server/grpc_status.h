@@ -5,6 +5,7 @@
 #include <grpcpp/support/status.h>
 
 #include <functional>
+#include <string>
 
 #include "common/error.h"
 
@@ -22,6 +23,11 @@ grpc::Status toStatus(const Result<T>& r) {
 inline std::function<bool()> clientGone(grpc::ServerContext* ctx) {
   if (!ctx) return {};
   return [ctx] { return ctx->IsCancelled(); };
+}
+
+// INVALID_ARGUMENT with `message`, for requests refused before any call.
+inline grpc::Status invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
 // UNIMPLEMENTED naming the RPC, for the calls crix does not serve yet.

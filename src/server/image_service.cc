@@ -11,14 +11,6 @@ namespace crix::server {
 
 namespace v1 = ::runtime::v1;
 
-namespace {
-
-grpc::Status invalid(const std::string& msg) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, msg);
-}
-
-}  // namespace
-
 void toCri(const image::Image& img, v1::Image* out) {
   out->set_id(img.id);
   for (const auto& t : img.repoTags) out->add_repo_tags(t);

@@ -47,6 +47,8 @@ lifecycle::PodConfig fromCri(const v1::PodSandboxConfig& c, const std::string& h
   if (linux.security_context().has_apparmor()) p.apparmorProfile = apparmorFromCri(linux.security_context().apparmor());
   p.selinuxLabel = selinuxFromCri(linux.security_context().selinux_options());
   p.runtimeHandler = handler;
+  p.resources = resourcesFromCri(linux.resources());
+  p.overhead = resourcesFromCri(linux.overhead());
   return p;
 }
 
@@ -105,7 +107,7 @@ void fillPodStatus(const lifecycle::Sandbox& s, v1::PodSandboxStatus* st) {
 
 grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* ctx, const v1::RunPodSandboxRequest* req,
                                            v1::RunPodSandboxResponse* resp) {
-  if (!req->has_config()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "RunPodSandbox: config is required");
+  if (!req->has_config()) return invalid("RunPodSandbox: config is required");
   auto id = pods_.run(fromCri(req->config(), req->runtime_handler()), clientGone(ctx));
   if (!id) return toStatus(id.error());
   resp->set_pod_sandbox_id(*id);
@@ -114,15 +116,13 @@ grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext* ctx, const v1::R
 
 grpc::Status RuntimeService::StopPodSandbox(grpc::ServerContext*, const v1::StopPodSandboxRequest* req,
                                             v1::StopPodSandboxResponse*) {
-  if (req->pod_sandbox_id().empty())
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "StopPodSandbox: pod_sandbox_id is required");
+  if (req->pod_sandbox_id().empty()) return invalid("StopPodSandbox: pod_sandbox_id is required");
   return toStatus(pods_.stop(req->pod_sandbox_id()));
 }
 
 grpc::Status RuntimeService::RemovePodSandbox(grpc::ServerContext*, const v1::RemovePodSandboxRequest* req,
                                               v1::RemovePodSandboxResponse*) {
-  if (req->pod_sandbox_id().empty())
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "RemovePodSandbox: pod_sandbox_id is required");
+  if (req->pod_sandbox_id().empty()) return invalid("RemovePodSandbox: pod_sandbox_id is required");
   return toStatus(pods_.remove(req->pod_sandbox_id()));
 }
 
@@ -138,6 +138,17 @@ grpc::Status RuntimeService::PodSandboxStatus(grpc::ServerContext*, const v1::Po
     (*resp->mutable_info())["info"] = info.dump();
   }
   return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::UpdatePodSandboxResources(grpc::ServerContext*,
+                                                       const v1::UpdatePodSandboxResourcesRequest* req,
+                                                       v1::UpdatePodSandboxResourcesResponse*) {
+  if (req->pod_sandbox_id().empty()) return invalid("UpdatePodSandboxResources: pod_sandbox_id is required");
+  for (const auto* l : {&req->resources(), &req->overhead()})
+    if (l->memory_limit_in_bytes() < 0 || l->cpu_shares() < 0 || l->cpu_quota() < -1 || l->cpu_period() < 0)
+      return invalid("UpdatePodSandboxResources: negative limits");
+  return toStatus(pods_.updateResources(req->pod_sandbox_id(), resourcesFromCri(req->resources()),
+                                        resourcesFromCri(req->overhead())));
 }
 
 grpc::Status RuntimeService::ListPodSandbox(grpc::ServerContext*, const v1::ListPodSandboxRequest* req,

@@ -42,8 +42,7 @@ void fillPodStats(const lifecycle::PodStats& p, const std::string& mountpoint, v
 
 grpc::Status RuntimeService::PodSandboxStats(grpc::ServerContext*, const v1::PodSandboxStatsRequest* req,
                                              v1::PodSandboxStatsResponse* resp) {
-  if (req->pod_sandbox_id().empty())
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "PodSandboxStats: pod_sandbox_id is required");
+  if (req->pod_sandbox_id().empty()) return invalid("PodSandboxStats: pod_sandbox_id is required");
   auto stats = containers_.podStats(req->pod_sandbox_id());
   if (!stats) return toStatus(stats.error());
   fillPodStats(*stats, paths_.containersDir(), resp->mutable_stats());

@@ -86,7 +86,8 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
   CRIX_UNARY_TODO(ListMetricDescriptors)
   CRIX_UNARY_TODO(ListPodSandboxMetrics)
   CRIX_STREAM_TODO(StreamPodSandboxMetrics, StreamPodSandboxMetricsRequest, StreamPodSandboxMetricsResponse)
-  CRIX_UNARY_TODO(UpdatePodSandboxResources)
+  grpc::Status UpdatePodSandboxResources(grpc::ServerContext*, const ::runtime::v1::UpdatePodSandboxResourcesRequest*,
+                                         ::runtime::v1::UpdatePodSandboxResourcesResponse*) override;
 
  private:
   const config::Config& cfg_;

@@ -9,10 +9,6 @@ namespace v1 = ::runtime::v1;
 
 namespace {
 
-grpc::Status invalid(const std::string& msg) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, msg);
-}
-
 // At least one stream, and no stderr with a terminal (it is merged into stdout).
 grpc::Status checkStreams(const char* rpc, bool in, bool out, bool err, bool tty) {
   if (!in && !out && !err) return invalid(std::string(rpc) + ": one of stdin, stdout and stderr must be set");

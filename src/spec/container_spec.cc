@@ -1,6 +1,7 @@
 #include "spec/container_spec.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "spec/sandbox_spec.h"
 
@@ -84,6 +85,45 @@ json resourcesJson(const Resources& r) {
     resources["hugepageLimits"].push_back({{"pageSize", size}, {"limit", limit}});
   if (!r.unified.empty()) resources["unified"] = r.unified;
   return resources;
+}
+
+json resourcesToRecord(const Resources& r) {
+  return {{"cpuShares", r.cpuShares},     {"cpuQuota", r.cpuQuota},     {"cpuPeriod", r.cpuPeriod},
+          {"memoryLimit", r.memoryLimit}, {"pidsLimit", r.pidsLimit},   {"cpusetCpus", r.cpusetCpus},
+          {"cpusetMems", r.cpusetMems},   {"memorySwap", r.memorySwap}, {"hugepageLimits", r.hugepageLimits},
+          {"unified", r.unified}};
+}
+
+Resources resourcesFromRecord(const json& j) {
+  Resources r;
+  r.cpuShares = j.value("cpuShares", int64_t{0});
+  r.cpuQuota = j.value("cpuQuota", int64_t{0});
+  r.cpuPeriod = j.value("cpuPeriod", int64_t{0});
+  r.memoryLimit = j.value("memoryLimit", int64_t{0});
+  r.pidsLimit = j.value("pidsLimit", int64_t{0});
+  r.cpusetCpus = j.value("cpusetCpus", "");
+  r.cpusetMems = j.value("cpusetMems", "");
+  r.memorySwap = j.value("memorySwap", int64_t{0});
+  r.hugepageLimits = j.value("hugepageLimits", std::map<std::string, uint64_t>{});
+  r.unified = j.value("unified", std::map<std::string, std::string>{});
+  return r;
+}
+
+Resources mergeResources(Resources now, const Resources& update) {
+  auto over = [](auto& field, const auto& value) {
+    if (value != std::remove_cvref_t<decltype(value)>{}) field = value;
+  };
+  over(now.cpuShares, update.cpuShares);
+  over(now.cpuQuota, update.cpuQuota);
+  over(now.cpuPeriod, update.cpuPeriod);
+  over(now.memoryLimit, update.memoryLimit);
+  over(now.pidsLimit, update.pidsLimit);
+  over(now.cpusetCpus, update.cpusetCpus);
+  over(now.cpusetMems, update.cpusetMems);
+  over(now.memorySwap, update.memorySwap);
+  for (const auto& [size, limit] : update.hugepageLimits) now.hugepageLimits[size] = limit;
+  for (const auto& [key, value] : update.unified) now.unified[key] = value;
+  return now;
 }
 
 json buildContainerSpec(const ContainerSpecInput& in) {

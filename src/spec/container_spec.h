@@ -22,6 +22,10 @@ struct Mount {
   // mount_setattr with AT_RECURSIVE); needs readonly and rprivate.
   bool recursiveReadOnly = false;
   std::vector<std::string> options;  // more flags (nosuid, nodev, noexec...), from CDI specs
+  // An image volume (the CRI's Mount.image, KEP-4639), in a ContainerConfig
+  // only: the image's files, or those at imageSubPath in it, read-only. The
+  // spec gets the mounted image as hostPath.
+  std::string image, imageSubPath;
   bool operator==(const Mount&) const = default;
 };
 
@@ -94,6 +98,16 @@ nlohmann::json buildContainerSpec(const ContainerSpecInput& in);
 // linux.resources' cpu, memory and pids objects, as the spec holds them and
 // as `runc update --resources` takes them.
 nlohmann::json resourcesJson(const Resources& r);
+
+// The store rows' form of the limits, and back (a missing key: unset).
+nlohmann::json resourcesToRecord(const Resources& r);
+Resources resourcesFromRecord(const nlohmann::json& j);
+
+// An update's limits over those in effect, as UpdateContainerResources
+// takes them: each field `update` sets replaces the one in `now`, the rest
+// stay (huge page sizes and unified keys one by one), as the runtime's
+// update leaves an unset limit as it was.
+Resources mergeResources(Resources now, const Resources& update);
 
 // command/args against Entrypoint/Cmd, as the kubelet documents: a command
 // replaces both; args alone replace Cmd.

@@ -131,14 +131,41 @@ Result<> mountIdMapped(const std::string& source, const std::string& at, const s
   return mountIdMappedFd(source, at, userns.get(), true);
 }
 
-Result<> dropVolumeMaps(const Paths& paths, const std::string& id) {
-  return dropMountedEntries(paths.containerVolumeMaps(id));
+Result<std::string> mountVolumeImage(const Paths& paths, const std::string& id, size_t n,
+                                     const std::vector<std::string>& lowers) {
+  if (lowers.empty()) return fail(Code::InvalidArgument, "image volume of " + id + ": the image has no layers");
+  std::string at = paths.containerVolumeImage(id, n);
+  TRY(sys::mkdirAll(at, 0755));
+  if (lowers.size() == 1) {
+    // overlayfs wants two lower layers when it has no upper one.
+    if (::mount(lowers[0].c_str(), at.c_str(), nullptr, MS_BIND, nullptr) != 0)
+      return failErrno("bind image volume " + at, errno);
+    if (::mount(nullptr, at.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
+      int err = errno;
+      (void)::umount2(at.c_str(), MNT_DETACH);
+      return failErrno("make image volume " + at + " read-only", err);
+    }
+    return at;
+  }
+  std::string opts = "lowerdir=";
+  for (size_t i = 0; i < lowers.size(); ++i) opts += (i ? ":" : "") + lowers[i];
+  if (opts.size() > 4000)
+    return fail(Code::ResourceExhausted, "image volume of " + id + ": too many image layers for one overlay mount");
+  if (::mount("overlay", at.c_str(), "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts.c_str()) != 0)
+    return failErrno("mount image volume " + at, errno);
+  return at;
+}
+
+Result<> dropCreateMounts(const Paths& paths, const std::string& id) {
+  TRY(dropMountedEntries(paths.containerVolumeMaps(id)));
+  return dropMountedEntries(paths.containerVolumeImages(id));
 }
 
 Result<> removeContainerDir(const Paths& paths, const std::string& id) {
   TRY(unmountRootfs(paths, id));
-  // Never remove_all through a volume's idmapped mount: that would empty the volume.
-  TRY(dropVolumeMaps(paths, id));
+  // Never remove_all through a volume's idmapped mount (that would empty
+  // the volume) or an image volume.
+  TRY(dropCreateMounts(paths, id));
   std::error_code ec;
   std::filesystem::remove_all(paths.containerDir(id), ec);
   if (ec) return fail(Code::Internal, "remove container dir " + id + ": " + ec.message());

@@ -35,8 +35,15 @@ Result<std::string> mountRootfs(const Paths& paths, const std::string& id, const
 // what the container's root writes is the host root's on disk.
 Result<> mountIdMapped(const std::string& source, const std::string& at, const std::string& usernsPath);
 
-// Unmounts and removes the container's volume-maps/; fine when absent.
-Result<> dropVolumeMaps(const Paths& paths, const std::string& id);
+// Mounts image volume `n` of container `id` read-only: `lowers` (an
+// image's diff dirs, top first) as an overlay with no writable layer, or
+// the one layer bound read-only. Returns where (volume-images/<n>).
+Result<std::string> mountVolumeImage(const Paths& paths, const std::string& id, size_t n,
+                                     const std::vector<std::string>& lowers);
+
+// Unmounts and removes what only the runtime's create needs: the
+// container's volume-maps/ and volume-images/; fine when absent.
+Result<> dropCreateMounts(const Paths& paths, const std::string& id);
 
 // Unmounts it; fine when not mounted.
 Result<> unmountRootfs(const Paths& paths, const std::string& id);

@@ -180,6 +180,19 @@ Result<> FakeHostOps::unmountRootfs(const std::string& id) {
   return {};
 }
 
+Result<std::string> FakeHostOps::mountVolumeImage(const std::string& id, size_t n,
+                                                  const std::vector<std::string>& lowers) {
+  std::lock_guard lock(mu_);
+  std::string arg = id + "|" + std::to_string(n) + "|";
+  for (size_t i = 0; i < lowers.size(); ++i) arg += (i ? ":" : "") + lowers[i];
+  TRY(enter("mountVolumeImage", arg));
+  std::string at = paths_.containerVolumeImage(id, n);
+  std::error_code ec;
+  std::filesystem::create_directories(at, ec);
+  if (ec) return fail(Code::Internal, "mkdir " + at + ": " + ec.message());
+  return at;
+}
+
 Result<> FakeHostOps::removeContainerDir(const std::string& id) {
   std::lock_guard lock(mu_);
   TRY(enter("removeContainerDir", id));
@@ -194,6 +207,13 @@ Result<bool> FakeHostOps::destroyCgroup(const std::string& cgroupsPath) {
   std::lock_guard lock(mu_);
   TRY(enter("destroyCgroup", cgroupsPath));
   return cgroups_.erase(cgroupsPath) > 0;
+}
+
+Result<> FakeHostOps::setHugetlbLimits(const std::string& cgroupsPath, const std::map<std::string, uint64_t>& limits) {
+  std::lock_guard lock(mu_);
+  std::string arg = cgroupsPath + "|";
+  for (const auto& [size, bytes] : limits) arg += (arg.back() == '|' ? "" : ",") + size + "=" + std::to_string(bytes);
+  return enter("setHugetlbLimits", arg);
 }
 
 int FakeHostOps::conmonPid(const std::string& id, const std::string&) const {

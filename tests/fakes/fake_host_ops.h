@@ -24,8 +24,11 @@ class FakeHostOps final : public lifecycle::HostOps {
   struct Call {
     std::string op;   // createUserns, createNetns, createIpcUts, unpin, applyNetSysctls, mountShm, unmountShm,
                       // mountSysfs, unmountSysfs,
-                      // mountRootfs, unmountRootfs, removeContainerDir, destroyCgroup
-    std::string arg;  // the path, id or cgroups path (createIpcUts: "<ipc>|<uts>")
+                      // mountRootfs, unmountRootfs, mountVolumeImage, removeContainerDir,
+                      // destroyCgroup, setHugetlbLimits
+    std::string arg;  // the path, id or cgroups path (createIpcUts: "<ipc>|<uts>";
+                      // setHugetlbLimits: "<cgroups path>|2MB=<bytes>,...";
+                      // mountVolumeImage: "<id>|<n>|<lower>:<lower>...")
     bool operator==(const Call&) const = default;
   };
 
@@ -64,8 +67,11 @@ class FakeHostOps final : public lifecycle::HostOps {
   Result<std::string> mountRootfs(const std::string& id, const std::vector<std::string>& lowers,
                                   const storage::IdMappedLayers* idmap) override;
   Result<> unmountRootfs(const std::string& id) override;
+  Result<std::string> mountVolumeImage(const std::string& id, size_t n,
+                                       const std::vector<std::string>& lowers) override;
   Result<> removeContainerDir(const std::string& id) override;
   Result<bool> destroyCgroup(const std::string& cgroupsPath) override;
+  Result<> setHugetlbLimits(const std::string& cgroupsPath, const std::map<std::string, uint64_t>& limits) override;
   int conmonPid(const std::string& id, const std::string& bundle) const override;
 
  private:

@@ -327,6 +327,92 @@ TEST_F(PodSemanticsTest, VerboseStatusCarriesTheRuntimeSpec) {
   EXPECT_GT(info.value("pid", 0), 0);
 }
 
+// Image volumes (KEP-4639): an image the kubelet pulled, mounted read-only
+// with its layers merged (whiteouts applied), or a directory in it; the
+// image stays while a container mounts it.
+TEST_F(PodSemanticsTest, AnImageVolumeMountsThePulledImageReadOnly) {
+  auto& reg = TestRegistry::get();
+  for (const char* image : {"crix/busybox:1.35", "crix/busybox-dyn:1", "crix/pause:1"}) {
+    v1::PullImageRequest pull;
+    pull.mutable_image()->set_image(reg.ref(image));
+    v1::PullImageResponse pulled;
+    ASSERT_TRUE(d_->images()->PullImage(rpcContext(60000).get(), pull, &pulled).ok()) << image;
+  }
+  auto volume = [&](v1::ContainerConfig& c, const std::string& at, const std::string& image,
+                    const std::string& subPath = "") {
+    auto* m = c.add_mounts();
+    m->set_container_path(at);
+    m->mutable_image()->set_image(reg.ref(image));
+    m->set_image_sub_path(subPath);
+  };
+  auto c = config("volumes", {"sleep", "3600"});
+  volume(c, "/bb", "crix/busybox:1.35");    // three layers, with whiteouts
+  volume(c, "/dyn", "crix/busybox-dyn:1");  // two layers
+  volume(c, "/pause", "crix/pause:1");      // one layer
+  volume(c, "/dir1", "crix/busybox:1.35", "data/dir1");
+  std::string id = run(c);
+
+  EXPECT_EQ(exec(id, {"sh", "-c", "ls /bb/data/opaque; test -e /bb/data/removeme || echo whited-out"}),
+            "z\nwhited-out");
+  EXPECT_NE(exec(id, {"cat", "/dyn/etc/passwd"}).find("root:"), std::string::npos);
+  EXPECT_EQ(exec(id, {"sh", "-c", "test -x /pause/bin/busybox && echo present"}), "present");
+  EXPECT_EQ(exec(id, {"sh", "-c", "ls /dir1 | head -1"}), exec(id, {"sh", "-c", "ls /bb/data/dir1 | head -1"}));
+  EXPECT_EQ(exec(id, {"sh", "-c",
+                      "for d in /bb /dyn /pause /dir1; do touch $d/x 2>/dev/null && echo wrote $d; done; echo done"}),
+            "done");
+  auto st = status(id);
+  int images = 0;
+  for (const auto& m : st.mounts())
+    if (!m.image().image().empty()) {
+      ++images;
+      EXPECT_TRUE(m.readonly()) << m.container_path();
+    }
+  EXPECT_EQ(images, 4);
+  // The host keeps no mount of them: the container holds its own.
+  EXPECT_EQ(sys::readFile("/proc/self/mountinfo").value_or("").find("volume-images"), std::string::npos);
+
+  // The image stays while the container mounts it; then it can go.
+  v1::RemoveImageRequest rmi;
+  rmi.mutable_image()->set_image(reg.ref("crix/busybox-dyn:1"));
+  v1::RemoveImageResponse rmiResp;
+  auto s = d_->images()->RemoveImage(rpcContext().get(), rmi, &rmiResp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_NE(s.error_message().find("mounted as a volume"), std::string::npos) << s.error_message();
+  ASSERT_TRUE(stop(id, 5).ok());
+  v1::RemoveContainerRequest rm;
+  rm.set_container_id(id);
+  v1::RemoveContainerResponse rmResp;
+  ASSERT_TRUE(d_->runtime()->RemoveContainer(rpcContext(30000).get(), rm, &rmResp).ok());
+  s = d_->images()->RemoveImage(rpcContext().get(), rmi, &rmiResp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+
+  // Refused before anything is made, each with its reason.
+  struct Bad {
+    const char* image;
+    const char* subPath;
+    grpc::StatusCode code;
+    const char* says;
+  } bad[] = {
+      {"crix/busybox-dyn:1", "", grpc::StatusCode::NOT_FOUND, "busybox-dyn:1\" is not present"},
+      {"crix/busybox:1.35", "no/such/dir", grpc::StatusCode::INVALID_ARGUMENT, "is not in image"},
+      {"crix/busybox:1.35", "../../..", grpc::StatusCode::INVALID_ARGUMENT, "leads out of the image"},
+      {"crix/busybox:1.35", "/data", grpc::StatusCode::INVALID_ARGUMENT, "is not relative"},
+  };
+  for (const auto& b : bad) {
+    auto c2 = config(std::string("bad") + std::to_string(&b - bad), {"sleep", "3600"});
+    volume(c2, "/v", b.image, b.subPath);
+    std::string none;
+    s = create(c2, &none);
+    EXPECT_EQ(s.error_code(), b.code) << b.image << " " << b.subPath << ": " << s.error_message();
+    EXPECT_NE(s.error_message().find(b.says), std::string::npos) << s.error_message();
+  }
+  EXPECT_EQ(sys::readFile("/proc/self/mountinfo").value_or("").find("volume-images"), std::string::npos);
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(tmp_ / "d/root/containers"))
+    if (e.path().filename() != pod_) left.push_back(e.path().filename());  // the pod's infra container's is its own
+  EXPECT_TRUE(left.empty()) << "container directories left by the refused ones: " << left.size();
+}
+
 class PrivilegedPodTest : public PodSemanticsTest {
  protected:
   void preparePod(v1::RunPodSandboxRequest& run) override {
@@ -351,6 +437,93 @@ TEST_F(PrivilegedPodTest, APrivilegedContainerGetsAWritableSysWhoeverMountedFirs
   EXPECT_TRUE(sysOptions(plain).starts_with("ro")) << sysOptions(plain);
   EXPECT_TRUE(sysOptions(privileged).starts_with("rw")) << sysOptions(privileged);
   EXPECT_TRUE(std::filesystem::exists(tmp_ / ("d/run/pods/" + pod_ + "/sysfs/class/net/eth0")));
+}
+
+// In-place resize as the kubelet does it: the pod's cgroup is the
+// kubelet's, so UpdatePodSandboxResources is kept in the pod's record; a
+// container's UpdateContainerResources reaches its live cgroup and its
+// status, the limits it leaves unset staying as they were.
+class ResizeTest : public PodSemanticsTest {
+ protected:
+  void preparePod(v1::RunPodSandboxRequest& run) override {
+    auto* linux = run.mutable_config()->mutable_linux();
+    linux->mutable_resources()->set_cpu_shares(512);
+    linux->mutable_resources()->set_memory_limit_in_bytes(256 << 20);
+    linux->mutable_overhead()->set_cpu_shares(10);
+  }
+  nlohmann::json podInfo() {
+    v1::PodSandboxStatusRequest req;
+    req.set_pod_sandbox_id(pod_);
+    req.set_verbose(true);
+    v1::PodSandboxStatusResponse resp;
+    EXPECT_TRUE(d_->runtime()->PodSandboxStatus(rpcContext().get(), req, &resp).ok());
+    return nlohmann::json::parse(resp.info().at("info"));
+  }
+};
+
+TEST_F(ResizeTest, AContainerResizeReachesItsCgroupAndStatusAndAPodResizeItsRecord) {
+  if (!std::filesystem::exists("/sys/fs/cgroup/cpuset/cpuset.cpus"))
+    GTEST_SKIP() << "reads the v1 cpu, cpuset and memory files; this host has no v1 cpuset hierarchy";
+  auto c = config("resized", {"sleep", "3600"});
+  auto* r = c.mutable_linux()->mutable_resources();
+  r->set_cpu_shares(512);
+  r->set_cpu_quota(50000);
+  r->set_cpu_period(100000);
+  r->set_memory_limit_in_bytes(64 << 20);
+  r->set_cpuset_cpus("0");
+  std::string id = run(c);
+
+  std::string cpus = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "0-1" : "0";
+  v1::UpdateContainerResourcesRequest up;
+  up.set_container_id(id);
+  up.mutable_linux()->set_cpu_shares(1024);
+  up.mutable_linux()->set_memory_limit_in_bytes(96 << 20);
+  up.mutable_linux()->set_cpuset_cpus(cpus);
+  v1::UpdateContainerResourcesResponse upResp;
+  auto s = d_->runtime()->UpdateContainerResources(rpcContext(20000).get(), up, &upResp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(exec(id, {"cat", "/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+                      "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/cpuset/cpuset.cpus"}),
+            "1024\n50000\n" + std::to_string(96 << 20) + "\n" + cpus);
+  auto st = status(id);
+  const auto& l = st.resources().linux();
+  EXPECT_EQ(l.cpu_shares(), 1024);
+  EXPECT_EQ(l.cpu_quota(), 50000) << "left unset by the update: kept";
+  EXPECT_EQ(l.cpu_period(), 100000);
+  EXPECT_EQ(l.memory_limit_in_bytes(), 96 << 20);
+  EXPECT_EQ(l.cpuset_cpus(), cpus);
+
+  // The pod: RunPodSandbox's limits, then the resize, in the record.
+  auto before = podInfo()["config"];
+  EXPECT_EQ(before["resources"]["cpuShares"], 512);
+  EXPECT_EQ(before["overhead"]["cpuShares"], 10);
+  v1::UpdatePodSandboxResourcesRequest pod;
+  pod.set_pod_sandbox_id(pod_);
+  pod.mutable_resources()->set_memory_limit_in_bytes(512 << 20);
+  pod.mutable_overhead()->set_memory_limit_in_bytes(16 << 20);
+  v1::UpdatePodSandboxResourcesResponse podResp;
+  s = d_->runtime()->UpdatePodSandboxResources(rpcContext().get(), pod, &podResp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto after = podInfo()["config"];
+  EXPECT_EQ(after["resources"]["cpuShares"], 512);
+  EXPECT_EQ(after["resources"]["memoryLimit"], 512 << 20);
+  EXPECT_EQ(after["overhead"]["cpuShares"], 10);
+  EXPECT_EQ(after["overhead"]["memoryLimit"], 16 << 20);
+
+  pod.set_pod_sandbox_id("0123456789abcdef");
+  EXPECT_EQ(d_->runtime()->UpdatePodSandboxResources(rpcContext().get(), pod, &podResp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pod.set_pod_sandbox_id(pod_);
+  pod.mutable_resources()->set_memory_limit_in_bytes(-1);
+  EXPECT_EQ(d_->runtime()->UpdatePodSandboxResources(rpcContext().get(), pod, &podResp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::StopPodSandboxRequest stopReq;
+  stopReq.set_pod_sandbox_id(pod_);
+  v1::StopPodSandboxResponse stopResp;
+  ASSERT_TRUE(d_->runtime()->StopPodSandbox(rpcContext(30000).get(), stopReq, &stopResp).ok());
+  pod.mutable_resources()->set_memory_limit_in_bytes(1 << 30);
+  EXPECT_EQ(d_->runtime()->UpdatePodSandboxResources(rpcContext().get(), pod, &podResp).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 }  // namespace

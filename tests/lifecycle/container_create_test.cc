@@ -182,6 +182,51 @@ TEST_F(ContainerCreateTest, StrictSupplementalGroupsLeaveOutTheImagesGroupsOfThe
   }
 }
 
+TEST_F(ContainerCreateTest, AnImageVolumeMountsItsImageReadOnlyAndKeepsItFromRemoval) {
+  std::string pod = runPod();
+  auto c = config();
+  spec::Mount volume;
+  volume.containerPath = "/models";
+  volume.image = kImage;
+  volume.propagation = "rshared";  // asked for, but an image volume never propagates
+  c.mounts.push_back(volume);
+  auto id = f.manager->create(pod, c);
+  ASSERT_TRUE(id) << id.error().message();
+  EXPECT_EQ(f.host->count("mountVolumeImage"), 1);
+  json mount;
+  for (const auto& m : specOf(*id)["mounts"])
+    if (m["destination"] == "/models") mount = m;
+  ASSERT_TRUE(mount.is_object()) << specOf(*id)["mounts"].dump();
+  EXPECT_EQ(mount["source"], f.cfg.paths().containerVolumeImage(*id, 0));
+  EXPECT_EQ(mount["options"], json::array({"rbind", "rprivate", "ro", "nosuid", "nodev"}));
+  // Made for the runtime's create only: gone once the container holds it.
+  EXPECT_FALSE(std::filesystem::exists(f.cfg.paths().containerVolumeImages(*id)));
+  auto image = f.images->find(kImage);
+  ASSERT_TRUE(image);
+  EXPECT_EQ(f.manager->volumeImagesInUse(),
+            (std::map<std::string, std::string>{{image->id, f.manager->get(*id)->name}}));
+  auto removal = f.images->remove(kImage);
+  ASSERT_FALSE(removal);
+  EXPECT_EQ(removal.error().code(), Code::FailedPrecondition);
+
+  // An image that is not there, and a sub path without an image.
+  auto missing = config("missing");
+  volume.image = "registry.local/absent:1";
+  missing.mounts = {volume};
+  auto refused = f.manager->create(pod, missing);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), Code::NotFound);
+  EXPECT_NE(refused.error().message().find("registry.local/absent:1"), std::string::npos);
+  auto orphan = config("orphan");
+  spec::Mount sub;
+  sub.containerPath = "/x";
+  sub.hostPath = "/tmp";
+  sub.imageSubPath = "etc";
+  orphan.mounts = {sub};
+  EXPECT_EQ(f.manager->create(pod, orphan).error().code(), Code::InvalidArgument);
+  EXPECT_EQ(f.host->count("mountVolumeImage"), 1) << "nothing mounted for the refused ones";
+}
+
 TEST_F(ContainerCreateTest, ARecursiveReadOnlyMountNeedsReadonlyPrivateAndAHandlerThatMakesIt) {
   std::string pod = runPod();
   std::string source = f.cfg.root;

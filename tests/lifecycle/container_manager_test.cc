@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "lifecycle/manager_fixture.h"
 
@@ -228,6 +229,45 @@ TEST_F(ContainerManagerTest, RemoveThatTheRuntimeRefusesKeepsTheRow) {
   EXPECT_TRUE(f.manager->get(id));
   ASSERT_TRUE(f.manager->remove(id)) << "the kubelet's retry finishes the job";
   EXPECT_TRUE(f.rows().empty());
+}
+
+TEST_F(ContainerManagerTest, AnUpdateKeepsTheLimitsItLeavesUnsetAndWritesHugePagesItself) {
+  f.controllers.mode = cgroups::HostMode::Hybrid;
+  f.controllers.names = {"cpu", "memory", "hugetlb"};
+  f.controllers.hugepageSizes = {"2MB"};
+  auto id = f.addContainer(ContainerState::Running);
+  f.load();
+  spec::Resources first;
+  first.cpuQuota = 50000;
+  first.cpuPeriod = 100000;
+  first.memoryLimit = 64 << 20;
+  ASSERT_TRUE(f.manager->updateResources(id, first));
+  EXPECT_EQ(f.host->count("setHugetlbLimits"), 0) << "no huge page limits asked for";
+
+  spec::Resources second;
+  second.memoryLimit = 96 << 20;
+  second.hugepageLimits = {{"2MB", 4 << 20}};
+  ASSERT_TRUE(f.manager->updateResources(id, second));
+  std::string lastUpdate;
+  for (const auto& c : f.runtime->calls())
+    if (c.op == "update" && c.id == id) lastUpdate = c.arg;
+  auto sent = nlohmann::json::parse(lastUpdate);
+  EXPECT_EQ(sent["cpu"]["quota"], 50000) << "kept from the first update: " << lastUpdate;
+  EXPECT_EQ(sent["memory"]["limit"], 96 << 20) << lastUpdate;
+  auto c = f.manager->get(id);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->config.resources.cpuQuota, 50000);
+  EXPECT_EQ(c->config.resources.memoryLimit, 96 << 20);
+  EXPECT_EQ(f.host->count("setHugetlbLimits"), 1);
+  EXPECT_EQ(f.host->calls().back(), (test::FakeHostOps::Call{"setHugetlbLimits", c->cgroupsPath + "|2MB=4194304"}));
+
+  // A write the cgroup refuses fails the call and leaves the record as it was.
+  f.host->failNext("setHugetlbLimits", Error(Code::Internal, "hugetlb.2MB.limit_in_bytes: Device or resource busy"));
+  spec::Resources third;
+  third.memoryLimit = 128 << 20;
+  third.hugepageLimits = {{"2MB", 0}};
+  EXPECT_FALSE(f.manager->updateResources(id, third));
+  EXPECT_EQ(f.manager->get(id)->config.resources.memoryLimit, 96 << 20);
 }
 
 TEST_F(ContainerManagerTest, ExecSyncRunsOnlyInRunningContainers) {

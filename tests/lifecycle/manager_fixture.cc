@@ -130,6 +130,7 @@ void ManagerFixture::load() {
   must(pods->load(), "load pods");
   must(manager->load(), "load containers");
   images->setLayersInUse([this] { return manager->layersInUse(); });
+  images->setVolumeImagesInUse([this] { return manager->volumeImagesInUse(); });
   manager->setEvents(&events);
   manager->exitsWatched();
 }

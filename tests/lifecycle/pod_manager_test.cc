@@ -180,6 +180,40 @@ TEST_F(PodManagerTest, StopReleasesNamespacesAndShmAndRemoveTheRest) {
   EXPECT_FALSE(f.pods->get(*id));
 }
 
+TEST_F(PodManagerTest, AResizeIsKeptInThePodsRowUntilThePodStops) {
+  f.load();
+  auto config = podConfig("web");
+  config.resources.cpuShares = 256;
+  config.resources.memoryLimit = 64 << 20;
+  config.overhead.cpuShares = 10;
+  auto id = f.pods->run(config);
+  ASSERT_TRUE(id) << id.error().message();
+  spec::Resources resized;
+  resized.memoryLimit = 128 << 20;
+  spec::Resources overhead;
+  overhead.memoryLimit = 8 << 20;
+  ASSERT_TRUE(f.pods->updateResources(id->substr(0, 12), resized, overhead)) << "by unique prefix";
+
+  Sandbox fromRow;
+  auto read = f.db->read([&](store::Tables& t) -> Result<> {
+    for (auto& r : TRY(t.listSandboxes()))
+      if (r.id == *id) fromRow = TRY(sandboxFromJson(r.data));
+    return {};
+  });
+  ASSERT_TRUE(read) << read.error().message();
+  EXPECT_EQ(fromRow.config.resources.cpuShares, 256) << "left unset by the update: kept";
+  EXPECT_EQ(fromRow.config.resources.memoryLimit, 128 << 20);
+  EXPECT_EQ(fromRow.config.overhead.cpuShares, 10);
+  EXPECT_EQ(fromRow.config.overhead.memoryLimit, 8 << 20);
+  EXPECT_EQ(f.pods->get(*id)->config.resources, fromRow.config.resources);
+
+  EXPECT_EQ(f.pods->updateResources("0123456789abcdef", resized, overhead).error().code(), Code::NotFound);
+  ASSERT_TRUE(f.pods->stop(*id));
+  auto stopped = f.pods->updateResources(*id, resized, overhead);
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error().code(), Code::FailedPrecondition);
+}
+
 TEST_F(PodManagerTest, StartUpRollsBackAPodACrashCaughtInRunPodSandbox) {
   // What a crash after the namespaces were pinned leaves: pins and a "creating" row.
   Sandbox s;

@@ -195,5 +195,35 @@ TEST(User, SkipsEntriesWithGarbageIds) {
       << g.error().message();
 }
 
+TEST(ContainerSpec, AnUpdateReplacesTheLimitsItSetsAndKeepsTheRest) {
+  Resources now;
+  now.cpuShares = 512;
+  now.cpuQuota = 50000;
+  now.cpuPeriod = 100000;
+  now.memoryLimit = 64 << 20;
+  now.cpusetCpus = "0";
+  now.hugepageLimits = {{"2MB", 0}, {"1GB", 0}};
+  now.unified = {{"memory.high", "max"}};
+  Resources update;
+  update.cpuQuota = 20000;
+  update.memoryLimit = 96 << 20;
+  update.memorySwap = 192 << 20;
+  update.cpusetMems = "0";
+  update.hugepageLimits = {{"2MB", 4 << 20}};
+  update.unified = {{"memory.low", "1024"}};
+
+  Resources merged = mergeResources(now, update);
+  EXPECT_EQ(merged.cpuShares, 512);
+  EXPECT_EQ(merged.cpuQuota, 20000);
+  EXPECT_EQ(merged.cpuPeriod, 100000);
+  EXPECT_EQ(merged.memoryLimit, 96 << 20);
+  EXPECT_EQ(merged.memorySwap, 192 << 20);
+  EXPECT_EQ(merged.cpusetCpus, "0");
+  EXPECT_EQ(merged.cpusetMems, "0");
+  EXPECT_EQ(merged.hugepageLimits, (std::map<std::string, uint64_t>{{"1GB", 0}, {"2MB", 4 << 20}}));
+  EXPECT_EQ(merged.unified, (std::map<std::string, std::string>{{"memory.high", "max"}, {"memory.low", "1024"}}));
+  EXPECT_EQ(mergeResources(now, Resources{}), now);
+}
+
 }  // namespace
 }  // namespace crix::spec

@@ -137,6 +137,7 @@ int runDaemon(const config::Config& cfg) {
   lifecycle::PodManager pods(cfg, **store, network, infra, hostOps, metricRegistry);
   lifecycle::ContainerManager containers(cfg, **store, pods, images, **layers, **runtimes, controllers, hostOps);
   images.setLayersInUse([&] { return containers.layersInUse(); });
+  images.setVolumeImagesInUse([&] { return containers.volumeImagesInUse(); });
   lifecycle::EventBus events;
   pods.setEvents(&events);
   containers.setEvents(&events);
