@@ -18,6 +18,8 @@ packages=(
   # test images: local registry and what tests/images/push-test-images.sh uses
   # (the dynamic busybox, which conflicts with busybox-static, it downloads)
   docker-registry busybox-static curl jq zstd attr
+  # the systemd cgroup driver's test boots a Debian root under systemd-nspawn
+  debootstrap systemd-container
 )
 
 missing=()

@@ -42,7 +42,8 @@ Result<std::unique_ptr<Runtimes>> Runtimes::create(const config::Config& cfg, me
       r->baseSpecs_[name] = std::move(base);
     }
     TRY(sys::mkdirAll(cfg.runtimeRoot(name), 0700));
-    oci::RuntimeConfig rc{*monitor, *bin, cfg.runtimeRoot(name), cfg.stateDir, cfg.logSizeMax, h.runtimeArgs};
+    oci::RuntimeConfig rc{*monitor,       *bin,          cfg.runtimeRoot(name),        cfg.stateDir,
+                          cfg.logSizeMax, h.runtimeArgs, cfg.cgroupDriver == "systemd"};
     std::unique_ptr<oci::OciRuntime> runtime;
     if (isSandboxed(h)) {
       runtime = TRY(oci::makeGvisorRuntime(std::move(rc)));

@@ -62,6 +62,7 @@ class ConmonRuntime final : public OciRuntime {
                                      "--log-level",
                                      "error",
                                      "--syslog"};
+    if (cfg_.systemdCgroup) args.insert(args.end(), {"--systemd-cgroup", "--runtime-arg", "--systemd-cgroup"});
     for (const auto& a : cfg_.runtimeArgs) args.insert(args.end(), {"--runtime-arg", a});
     if (cfg_.logSizeMax > 0) args.insert(args.end(), {"--log-size-max", std::to_string(cfg_.logSizeMax)});
     if (o.terminal) args.push_back("-t");
@@ -160,8 +161,9 @@ class ConmonRuntime final : public OciRuntime {
   }
 
   Result<> update(const std::string& id, const std::string& resourcesJson) override {
-    auto out = TRY(sys::runCommand({cfg_.runtime, "--root=" + cfg_.runtimeRoot, "update", "--resources", "-", id},
-                                   {.timeout = std::chrono::seconds(60), .stdinData = resourcesJson}));
+    std::vector<std::string> argv = command();
+    argv.insert(argv.end(), {"update", "--resources", "-", id});
+    auto out = TRY(sys::runCommand(argv, {.timeout = std::chrono::seconds(60), .stdinData = resourcesJson}));
     if (out.exitCode != 0)
       return fail(Code::Internal, "runtime update " + id + ": " + (out.err.empty() ? out.out : out.err));
     return {};

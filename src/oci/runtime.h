@@ -90,6 +90,9 @@ struct RuntimeConfig {
   std::string stateDir;     // exits/, attach/ and exec/ live here
   int64_t logSizeMax = -1;
   std::vector<std::string> runtimeArgs;  // global flags, after --root, before every subcommand
+  // The systemd cgroup driver: cgroupsPath is "slice:prefix:name", and the
+  // runtime (and conmon) ask systemd for a transient scope.
+  bool systemdCgroup = false;
 
   // The layout under stateDir; the driver keeps nothing under the root.
   Paths paths() const { return Paths("", stateDir); }
@@ -98,6 +101,7 @@ struct RuntimeConfig {
 // The runtime's command line up to its subcommand: binary, --root, global flags.
 inline std::vector<std::string> runtimeCommand(const RuntimeConfig& cfg) {
   std::vector<std::string> argv = {cfg.runtime, "--root=" + cfg.runtimeRoot};
+  if (cfg.systemdCgroup) argv.push_back("--systemd-cgroup");
   argv.insert(argv.end(), cfg.runtimeArgs.begin(), cfg.runtimeArgs.end());
   return argv;
 }

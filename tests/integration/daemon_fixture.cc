@@ -35,11 +35,21 @@ std::string testConflist(const std::string& ipamDir) {
 
 }  // namespace
 
-Daemon::Daemon(std::string dir, std::string configToml, std::vector<std::string> extraArgs) : dir_(std::move(dir)) {
+Daemon::Daemon(std::string dir, std::string configToml, std::vector<std::string> extraArgs,
+               std::vector<std::string> wrapper)
+    : dir_(std::move(dir)), args_(std::move(wrapper)), wrapped_(!args_.empty()) {
   std::filesystem::create_directories(dir_ + "/crix.d");
   std::ofstream(dir_ + "/crix.toml") << configToml;
-  args_ = {CRIXD_PATH, "--config", dir_ + "/crix.toml", "--config-dir", dir_ + "/crix.d"};
+  args_.insert(args_.end(), {CRIXD_PATH, "--config", dir_ + "/crix.toml", "--config-dir", dir_ + "/crix.d"});
   args_.insert(args_.end(), extraArgs.begin(), extraArgs.end());
+}
+
+pid_t Daemon::crixdPid() const {
+  if (!wrapped_ || pid_ <= 0) return pid_;
+  std::ifstream children("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children");
+  pid_t child = 0;
+  children >> child;
+  return child;
 }
 
 Daemon::~Daemon() {
@@ -133,7 +143,8 @@ int Daemon::waitExit(int timeoutMs) {
 
 int Daemon::stop(int sig, int timeoutMs) {
   if (pid_ <= 0) return -2000;
-  kill(pid_, sig);
+  pid_t target = crixdPid();
+  kill(target > 0 ? target : pid_, sig);
   return waitExit(timeoutMs);
 }
 

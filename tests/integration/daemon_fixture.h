@@ -23,7 +23,11 @@ class Daemon {
   // `dir` holds root/, run/ and crixd.log; `configToml` is written to
   // dir/crix.toml and passed with --config (with an empty drop-in dir, so
   // that the host's /etc/crix is never read).
-  Daemon(std::string dir, std::string configToml, std::vector<std::string> extraArgs = {});
+  // `wrapper` runs crixd through another command (nsenter into a booted
+  // systemd, say), which must run crixd as its only child and exit with it;
+  // signals then go to that child.
+  Daemon(std::string dir, std::string configToml, std::vector<std::string> extraArgs = {},
+         std::vector<std::string> wrapper = {});
   ~Daemon();
 
   // Spawns crixd; waits until it serves Version or exits.
@@ -38,6 +42,8 @@ class Daemon {
   std::string root() const { return dir_ + "/root"; }
   std::string log() const;
   pid_t pid() const { return pid_; }
+  // crixd's own pid: pid() unless wrapped, then the wrapper's child (0 if none).
+  pid_t crixdPid() const;
 
   std::shared_ptr<grpc::Channel> channel() const;
   std::unique_ptr<::runtime::v1::RuntimeService::Stub> runtime() const;
@@ -49,6 +55,7 @@ class Daemon {
 
   std::string dir_;
   std::vector<std::string> args_;
+  bool wrapped_ = false;
   pid_t pid_ = -1;
 };
 

@@ -1,8 +1,10 @@
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include "oci/runtime.h"
+#include "sys/fs.h"
 #include "temp_dir.h"
 
 namespace crix::oci {
@@ -46,6 +48,34 @@ TEST(ConmonRuntime, ReadsExitFilesAndRefusesGarbage) {
     EXPECT_NE(got.error().message().find("exit file " + dir / "exits/c" + " holds \"" + bad + "\", not an exit code"),
               std::string::npos)
         << got.error().message();
+  }
+}
+
+// With the systemd cgroup driver, conmon and every runtime command get
+// --systemd-cgroup, so that runc asks systemd for the scope instead of
+// taking "slice:prefix:name" for a directory.
+TEST(ConmonRuntime, TheSystemdDriverReachesConmonAndTheRuntime) {
+  test::TempDir dir;
+  for (const char* name : {"conmon", "runc"}) {
+    std::string script =
+        dir.write(name, "#!/bin/sh\necho \"$@\" >> " + dir / (std::string(name) + ".args") + "\nexit 1\n");
+    ::chmod(script.c_str(), 0755);
+  }
+  for (bool systemd : {false, true}) {
+    ::unlink((dir / "conmon.args").c_str());
+    ::unlink((dir / "runc.args").c_str());
+    auto runtime = makeConmonRuntime({.conmon = dir / "conmon",
+                                      .runtime = dir / "runc",
+                                      .runtimeRoot = dir / "root",
+                                      .stateDir = dir.path(),
+                                      .systemdCgroup = systemd});
+    EXPECT_FALSE(runtime->update("c", "{}"));
+    EXPECT_FALSE(runtime->create({.id = "c", .bundle = dir / "bundle", .logPath = dir / "log"}));
+    std::string conmon = sys::readFile(dir / "conmon.args").value_or(""),
+                runc = sys::readFile(dir / "runc.args").value_or("");
+    std::string prefix = "--root=" + dir / "root" + (systemd ? " --systemd-cgroup" : "");
+    EXPECT_EQ(runc, prefix + " update --resources - c\n") << systemd;
+    EXPECT_EQ(conmon.find("--systemd-cgroup --runtime-arg --systemd-cgroup") != std::string::npos, systemd) << conmon;
   }
 }
 
