@@ -193,10 +193,10 @@ TEST_F(ContainerCreateTest, AnImageVolumeMountsItsImageReadOnlyAndKeepsItFromRem
   auto id = f.manager->create(pod, c);
   ASSERT_TRUE(id) << id.error().message();
   EXPECT_EQ(f.host->count("mountVolumeImage"), 1);
-  json mount;
-  for (const auto& m : specOf(*id)["mounts"])
+  json spec = specOf(*id), mount;
+  for (const auto& m : spec["mounts"])
     if (m["destination"] == "/models") mount = m;
-  ASSERT_TRUE(mount.is_object()) << specOf(*id)["mounts"].dump();
+  ASSERT_TRUE(mount.is_object()) << spec["mounts"].dump();
   EXPECT_EQ(mount["source"], f.cfg.paths().containerVolumeImage(*id, 0));
   EXPECT_EQ(mount["options"], json::array({"rbind", "rprivate", "ro", "nosuid", "nodev"}));
   // Made for the runtime's create only: gone once the container holds it.
