@@ -20,6 +20,8 @@ packages=(
   docker-registry busybox-static curl jq zstd attr
   # the systemd cgroup driver's test boots a Debian root under systemd-nspawn
   debootstrap systemd-container
+  # checkpoint/restore: crixd asks `criu check` whether CRIU can run here
+  criu
 )
 
 missing=()

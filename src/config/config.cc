@@ -294,7 +294,8 @@ Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin
                          [&](const toml::table& t, const std::string& key) {
                            return applyTable(t, key, origin,
                                              {{"cni_config_dir", absPath(origin, next.cniConfigDir)},
-                                              {"cni_plugin_dirs", strList(origin, next.cniPluginDirs, true)}});
+                                              {"cni_plugin_dirs", strList(origin, next.cniPluginDirs, true)},
+                                              {"conf_template", absPath(origin, next.cniConfTemplate)}});
                          })},
        {"image", table(origin,
                        [&](const toml::table& t, const std::string& key) {
@@ -396,6 +397,8 @@ toml::table toTable(const Config& cfg) {
     if (!h.baseSpec.empty()) t.insert("base_spec", h.baseSpec);
     runtimes.insert(name, t);
   }
+  toml::table network{{"cni_config_dir", cfg.cniConfigDir}, {"cni_plugin_dirs", list(cfg.cniPluginDirs)}};
+  if (!cfg.cniConfTemplate.empty()) network.insert("conf_template", cfg.cniConfTemplate);
   toml::table registries;
   for (const auto& [host, r] : cfg.registries) {
     toml::table t{{"insecure", r.insecure}, {"mirrors", list(r.mirrors)}};
@@ -419,7 +422,7 @@ toml::table toTable(const Config& cfg) {
                               {"kubelet_pods_dir", cfg.kubeletPodsDir},
                               {"cdi_spec_dirs", list(cfg.cdiSpecDirs)}}},
       {"runtimes", runtimes},
-      {"network", toml::table{{"cni_config_dir", cfg.cniConfigDir}, {"cni_plugin_dirs", list(cfg.cniPluginDirs)}}},
+      {"network", network},
       {"image", toml::table{{"pause_image", cfg.pauseImage},
                             {"pause_command", cfg.pauseCommand},
                             {"pinned_images", list(cfg.pinnedImages)},

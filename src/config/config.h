@@ -81,6 +81,10 @@ struct Config {
   // [network]
   std::string cniConfigDir = "/etc/cni/net.d";
   std::vector<std::string> cniPluginDirs = {"/opt/cni/bin", "/usr/lib/cni"};
+  // A CNI configuration with "{{.PodCIDR}}" in it: UpdateRuntimeConfig
+  // writes it, the kubelet's pod CIDR put in, to cni_config_dir as
+  // 10-crix-template.conflist. Empty: the call changes nothing.
+  std::string cniConfTemplate;
 
   // [image]
   std::string pauseImage = "registry.k8s.io/pause:3.10";

@@ -1,12 +1,45 @@
 #include "lifecycle/runtime_health.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "cgroups/host_layout.h"
 #include "lifecycle/runtimes.h"
 #include "sys/fs.h"
+#include "sys/process.h"
 
 namespace crix::lifecycle {
+namespace {
+
+// Why CRIU cannot checkpoint here: missing, or what `criu check` says
+// (its last error line names the kernel feature it lacks).
+std::string criuUnavailable(const std::string& name) {
+  auto path = sys::lookPath(name);
+  if (!path) return "criu is not installed (" + path.error().message() + ")";
+  auto out = sys::runCommand({*path, "check"}, {.timeout = std::chrono::seconds(30)});
+  if (!out) return "criu check: " + out.error().message();
+  if (out->exitCode == 0) return "crix cannot checkpoint or restore yet (criu check passes here)";
+  std::string text = out->err.empty() ? out->out : out->err;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  std::replace(text.begin(), text.end(), '\n', ';');
+  return "criu check fails on this host: " + text;
+}
+
+}  // namespace
+
+RuntimeHealth::RuntimeHealth(const config::Config& cfg, network::NetworkPlugin& net,
+                             const cgroups::Controllers& controllers, const Runtimes& runtimes, std::string criu)
+    : cfg_(cfg),
+      net_(net),
+      controllers_(controllers),
+      runtimes_(runtimes),
+      criu_(std::async(std::launch::async, criuUnavailable, std::move(criu)).share()) {}
+
+std::string RuntimeHealth::checkpointUnavailable() const {
+  return criu_.get();
+}
 
 HandlerStatus RuntimeHealth::check(const std::string& name, const config::RuntimeHandler& h) {
   HandlerStatus st;
@@ -61,7 +94,8 @@ std::vector<Condition> RuntimeHealth::conditions() {
     network.reason = "NetworkPluginNotReady";
     network.message = ready.error().message();
   }
-  return {runtime, network};
+  Condition checkpoint{"CheckpointRestoreReady", false, "CriuUnavailable", checkpointUnavailable()};
+  return {runtime, network, checkpoint};
 }
 
 }  // namespace crix::lifecycle

@@ -3,6 +3,7 @@
 // plugin may answer from a cache of a second or two, see network/cni.h).
 #pragma once
 
+#include <future>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,7 @@
 namespace crix::lifecycle {
 
 struct Condition {
-  std::string type;  // "RuntimeReady" or "NetworkReady"
+  std::string type;  // "RuntimeReady", "NetworkReady" or "CheckpointRestoreReady"
   bool status = false;
   std::string reason;
   std::string message;
@@ -38,16 +39,22 @@ struct HandlerStatus {
 
 class RuntimeHealth {
  public:
+  // Starts `criu check` (`criu` looked up in PATH) in the background.
   RuntimeHealth(const config::Config& cfg, network::NetworkPlugin& net, const cgroups::Controllers& controllers,
-                const Runtimes& runtimes)
-      : cfg_(cfg), net_(net), controllers_(controllers), runtimes_(runtimes) {}
+                const Runtimes& runtimes, std::string criu = "criu");
 
   // RuntimeReady: the default handler can run (its monitor and runtime
   // exist and run, the host's cgroups suit it).
   // NetworkReady: the network plugin is ready (NetworkPlugin::status: a
   // usable CNI configuration, its plugins present and, CNI 1.1, answering
   // STATUS); else reason NetworkPluginNotReady and the plugin's error.
+  // CheckpointRestoreReady: false, reason CriuUnavailable, with why (CRIU
+  // is missing or `criu check` fails); crix has no checkpoint code yet, so
+  // it is false even where CRIU works, saying so.
   std::vector<Condition> conditions();
+  // Why CheckpointContainer, CheckpointPod and RestorePod cannot run here
+  // (waits for the start-up check).
+  std::string checkpointUnavailable() const;
   // Every configured handler, the default first.
   std::vector<HandlerStatus> handlers();
   // The cgroup controllers containers' limits can use (probed at start-up).
@@ -60,6 +67,7 @@ class RuntimeHealth {
   const cgroups::Controllers& controllers_;
   const Runtimes& runtimes_;
   sys::ExecutableProbe probe_;
+  std::shared_future<std::string> criu_;  // why CRIU cannot be used, once checked
 };
 
 }  // namespace crix::lifecycle

@@ -28,7 +28,8 @@ class ImageService final : public ::runtime::v1::ImageService::Service {
                            ::runtime::v1::RemoveImageResponse*) override;
   grpc::Status ImageFsInfo(grpc::ServerContext*, const ::runtime::v1::ImageFsInfoRequest*,
                            ::runtime::v1::ImageFsInfoResponse*) override;
-  CRIX_STREAM_TODO(StreamImages, StreamImagesRequest, StreamImagesResponse)
+  grpc::Status StreamImages(grpc::ServerContext*, const ::runtime::v1::StreamImagesRequest*,
+                            grpc::ServerWriter<::runtime::v1::StreamImagesResponse>*) override;  // stream_service.cc
 
  private:
   image::ImageStore& images_;

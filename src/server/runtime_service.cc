@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/version.h"
+#include "lifecycle/runtime_config.h"
 
 namespace crix::server {
 
@@ -61,6 +62,39 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const v1::StatusReques
     (*resp->mutable_info())["cgroupControllers"] = controllers.dump();
   }
   return grpc::Status::OK;
+}
+
+namespace {
+
+grpc::Status noCheckpoints(const char* rpc, const std::string& why) {
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string(rpc) + ": " + why);
+}
+
+}  // namespace
+
+grpc::Status RuntimeService::CheckpointContainer(grpc::ServerContext*, const v1::CheckpointContainerRequest* req,
+                                                 v1::CheckpointContainerResponse*) {
+  if (req->container_id().empty()) return invalid("CheckpointContainer: container_id is required");
+  if (auto c = containers_.get(req->container_id()); !c) return toStatus(c.error());
+  return noCheckpoints("CheckpointContainer", health_.checkpointUnavailable());
+}
+
+grpc::Status RuntimeService::CheckpointPod(grpc::ServerContext*, const v1::CheckpointPodRequest* req,
+                                           v1::CheckpointPodResponse*) {
+  if (req->pod_sandbox_id().empty()) return invalid("CheckpointPod: pod_sandbox_id is required");
+  if (auto p = pods_.get(req->pod_sandbox_id()); !p) return toStatus(p.error());
+  return noCheckpoints("CheckpointPod", health_.checkpointUnavailable());
+}
+
+grpc::Status RuntimeService::RestorePod(grpc::ServerContext*, const v1::RestorePodRequest* req,
+                                        v1::RestorePodResponse*) {
+  if (req->checkpoint_path().empty()) return invalid("RestorePod: checkpoint_path is required");
+  return noCheckpoints("RestorePod", health_.checkpointUnavailable());
+}
+
+grpc::Status RuntimeService::UpdateRuntimeConfig(grpc::ServerContext*, const v1::UpdateRuntimeConfigRequest* req,
+                                                 v1::UpdateRuntimeConfigResponse*) {
+  return toStatus(lifecycle::applyPodCidr(cfg_, req->runtime_config().network_config().pod_cidr()));
 }
 
 grpc::Status RuntimeService::RuntimeConfig(grpc::ServerContext*, const v1::RuntimeConfigRequest*,

@@ -36,7 +36,9 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
                                 ::runtime::v1::PodSandboxStatusResponse*) override;
   grpc::Status ListPodSandbox(grpc::ServerContext*, const ::runtime::v1::ListPodSandboxRequest*,
                               ::runtime::v1::ListPodSandboxResponse*) override;
-  CRIX_STREAM_TODO(StreamPodSandboxes, StreamPodSandboxesRequest, StreamPodSandboxesResponse)
+  grpc::Status StreamPodSandboxes(
+      grpc::ServerContext*, const ::runtime::v1::StreamPodSandboxesRequest*,
+      grpc::ServerWriter<::runtime::v1::StreamPodSandboxesResponse>*) override;  // stream_service.cc
   // Containers (container_service.cc).
   grpc::Status CreateContainer(grpc::ServerContext*, const ::runtime::v1::CreateContainerRequest*,
                                ::runtime::v1::CreateContainerResponse*) override;
@@ -52,7 +54,9 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
                                ::runtime::v1::ContainerStatusResponse*) override;
   grpc::Status ExecSync(grpc::ServerContext*, const ::runtime::v1::ExecSyncRequest*,
                         ::runtime::v1::ExecSyncResponse*) override;
-  CRIX_STREAM_TODO(StreamContainers, StreamContainersRequest, StreamContainersResponse)
+  grpc::Status StreamContainers(
+      grpc::ServerContext*, const ::runtime::v1::StreamContainersRequest*,
+      grpc::ServerWriter<::runtime::v1::StreamContainersResponse>*) override;  // stream_service.cc
   grpc::Status UpdateContainerResources(grpc::ServerContext*, const ::runtime::v1::UpdateContainerResourcesRequest*,
                                         ::runtime::v1::UpdateContainerResourcesResponse*) override;
   grpc::Status ReopenContainerLog(grpc::ServerContext*, const ::runtime::v1::ReopenContainerLogRequest*,
@@ -67,17 +71,27 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
                               ::runtime::v1::ContainerStatsResponse*) override;
   grpc::Status ListContainerStats(grpc::ServerContext*, const ::runtime::v1::ListContainerStatsRequest*,
                                   ::runtime::v1::ListContainerStatsResponse*) override;
-  CRIX_STREAM_TODO(StreamContainerStats, StreamContainerStatsRequest, StreamContainerStatsResponse)
+  grpc::Status StreamContainerStats(
+      grpc::ServerContext*, const ::runtime::v1::StreamContainerStatsRequest*,
+      grpc::ServerWriter<::runtime::v1::StreamContainerStatsResponse>*) override;  // stream_service.cc
   // Pod stats (pod_stats_service.cc).
   grpc::Status PodSandboxStats(grpc::ServerContext*, const ::runtime::v1::PodSandboxStatsRequest*,
                                ::runtime::v1::PodSandboxStatsResponse*) override;
   grpc::Status ListPodSandboxStats(grpc::ServerContext*, const ::runtime::v1::ListPodSandboxStatsRequest*,
                                    ::runtime::v1::ListPodSandboxStatsResponse*) override;
-  CRIX_STREAM_TODO(StreamPodSandboxStats, StreamPodSandboxStatsRequest, StreamPodSandboxStatsResponse)
-  CRIX_UNARY_TODO(UpdateRuntimeConfig)
-  CRIX_UNARY_TODO(CheckpointContainer)
-  CRIX_UNARY_TODO(CheckpointPod)
-  CRIX_UNARY_TODO(RestorePod)
+  grpc::Status StreamPodSandboxStats(
+      grpc::ServerContext*, const ::runtime::v1::StreamPodSandboxStatsRequest*,
+      grpc::ServerWriter<::runtime::v1::StreamPodSandboxStatsResponse>*) override;  // stream_service.cc
+  grpc::Status UpdateRuntimeConfig(grpc::ServerContext*, const ::runtime::v1::UpdateRuntimeConfigRequest*,
+                                   ::runtime::v1::UpdateRuntimeConfigResponse*) override;
+  // Checkpoint and restore: FailedPrecondition with why CRIU cannot run
+  // here, after the request's own checks (runtime_service.cc).
+  grpc::Status CheckpointContainer(grpc::ServerContext*, const ::runtime::v1::CheckpointContainerRequest*,
+                                   ::runtime::v1::CheckpointContainerResponse*) override;
+  grpc::Status CheckpointPod(grpc::ServerContext*, const ::runtime::v1::CheckpointPodRequest*,
+                             ::runtime::v1::CheckpointPodResponse*) override;
+  grpc::Status RestorePod(grpc::ServerContext*, const ::runtime::v1::RestorePodRequest*,
+                          ::runtime::v1::RestorePodResponse*) override;
   // Events (events_service.cc).
   grpc::Status GetContainerEvents(grpc::ServerContext*, const ::runtime::v1::GetEventsRequest*,
                                   grpc::ServerWriter<::runtime::v1::ContainerEventResponse>*) override;

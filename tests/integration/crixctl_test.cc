@@ -19,8 +19,9 @@ TEST_F(DaemonTest, CrixctlVersionAndInfo) {
   ASSERT_TRUE(info);
   EXPECT_EQ(info->exitCode, 0) << info->err;
   auto doc = nlohmann::json::parse(info->out);
-  ASSERT_EQ(doc["status"]["conditions"].size(), 2u);
+  ASSERT_EQ(doc["status"]["conditions"].size(), 3u);
   EXPECT_EQ(doc["status"]["conditions"][0]["type"], "RuntimeReady");
+  EXPECT_EQ(doc["status"]["conditions"][2]["type"], "CheckpointRestoreReady");
   EXPECT_EQ(doc["info"]["config"]["listen"], d->socket());
 }
 

@@ -128,23 +128,18 @@ TEST_F(DaemonTest, RuntimeConfigReportsTheCgroupDriver) {
 
 TEST_F(DaemonTest, UnimplementedCallsNameThemselves) {
   auto d = startDaemon();
-  v1::CheckpointPodResponse pod;
-  auto s = d->runtime()->CheckpointPod(rpcContext().get(), {}, &pod);
+  v1::ListMetricDescriptorsResponse descriptors;
+  auto s = d->runtime()->ListMetricDescriptors(rpcContext().get(), {}, &descriptors);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(s.error_message().find("CheckpointPod"), std::string::npos) << s.error_message();
-
-  v1::RestorePodResponse restored;
-  s = d->runtime()->RestorePod(rpcContext().get(), {}, &restored);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(s.error_message().find("RestorePod"), std::string::npos);
+  EXPECT_NE(s.error_message().find("ListMetricDescriptors"), std::string::npos) << s.error_message();
 
   auto ctx = rpcContext();
-  auto stats = d->runtime()->StreamPodSandboxStats(ctx.get(), {});
-  v1::StreamPodSandboxStatsResponse item;
-  EXPECT_FALSE(stats->Read(&item));
-  s = stats->Finish();
+  auto metrics = d->runtime()->StreamPodSandboxMetrics(ctx.get(), {});
+  v1::StreamPodSandboxMetricsResponse item;
+  EXPECT_FALSE(metrics->Read(&item));
+  s = metrics->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(s.error_message().find("StreamPodSandboxStats"), std::string::npos);
+  EXPECT_NE(s.error_message().find("StreamPodSandboxMetrics"), std::string::npos);
 }
 
 TEST_F(DaemonTest, SocketIsGroupOnlyAndLogsAreStructured) {

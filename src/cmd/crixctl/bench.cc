@@ -219,7 +219,7 @@ void print(const Options& o, const std::vector<RunReport>& reports) {
 CLI::App* addBenchCommand(CLI::App& app, Options& o) {
   auto* cmd = app.add_subcommand("bench", "load a CRI runtime and measure latency, throughput and memory");
   cmd->add_option("scenario", o.scenario, "pod, pod+container, exec, pull, list, churn or portforward")
-      ->check(CLI::IsMember({"pod", "pod+container", "exec", "pull", "list", "churn", "portforward"}))
+      ->check(CLI::IsMember({"pod", "pod+container", "exec", "pull", "list", "stream", "churn", "portforward"}))
       ->capture_default_str();
   cmd->add_option("-n,--count", o.count, "iterations (pull: rounds)")
       ->check(CLI::NonNegativeNumber)
@@ -230,10 +230,12 @@ CLI::App* addBenchCommand(CLI::App& app, Options& o) {
   cmd->add_option("--image", o.image, "container image (pulled before timing unless present)")->capture_default_str();
   cmd->add_option("--compare", o.compareEndpoint, "run the same on this endpoint afterwards; print A, B and A/B");
   cmd->add_option("--runtime-handler", o.runtimeHandler, "RunPodSandbox runtime handler");
-  cmd->add_option("--containers", o.containers, "list: containers present")
+  cmd->add_option("--containers", o.containers, "list, stream: containers present")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--per-pod", o.perPod, "list: containers per pod")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--per-pod", o.perPod, "list, stream: containers per pod")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--pods", o.pods, "churn: pods kept alive")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--rate", o.rate, "churn: pods replaced per second")
       ->check(CLI::PositiveNumber)

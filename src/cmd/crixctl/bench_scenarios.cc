@@ -149,15 +149,20 @@ ScenarioOutcome pullScenario(BenchSession& s, const Options& o, Progress& progre
   return out;
 }
 
-ScenarioOutcome listScenario(BenchSession& s, const Options& o, Progress& progress, const std::atomic<bool>& stop) {
+// list and stream: --containers running, --per-pod in each pod.
+Result<void> setupContainers(BenchSession& s, const Options& o, Progress& progress, const std::atomic<bool>& stop) {
   int perPod = std::max(o.perPod, 1);
   size_t pods = static_cast<size_t>((o.containers + perPod - 1) / perPod);
-  auto ready = setup(pods, o.concurrency, progress, stop, [&](size_t n) -> Result<void> {
+  return setup(pods, o.concurrency, progress, stop, [&](size_t n) -> Result<void> {
     auto pod = TRY(s.runPod());
     int first = static_cast<int>(n) * perPod;
     for (int k = 0; k < perPod && first + k < o.containers; ++k) TRY(s.runContainer(pod, k));
     return {};
   });
+}
+
+ScenarioOutcome listScenario(BenchSession& s, const Options& o, Progress& progress, const std::atomic<bool>& stop) {
+  auto ready = setupContainers(s, o, progress, stop);
   if (!ready) return setupFailed(ready.error());
   auto [podsAlive, containersAlive] = s.alive();
   return iterate(o.count, o.concurrency, progress, stop, [&](size_t) -> Result<void> {
@@ -166,6 +171,21 @@ ScenarioOutcome listScenario(BenchSession& s, const Options& o, Progress& progre
     if (containers < containersAlive || listedPods < podsAlive)
       return fail(Code::Internal, "listed " + std::to_string(containers) + " containers and " +
                                       std::to_string(listedPods) + " pods, fewer than the bench's");
+    return {};
+  });
+}
+
+// The same setup as list; each iteration streams the containers instead
+// (StreamContainers to its last item, or ListContainers where the runtime
+// has no streams).
+ScenarioOutcome streamScenario(BenchSession& s, const Options& o, Progress& progress, const std::atomic<bool>& stop) {
+  auto ready = setupContainers(s, o, progress, stop);
+  if (!ready) return setupFailed(ready.error());
+  auto containersAlive = s.alive().second;
+  return iterate(o.count, o.concurrency, progress, stop, [&](size_t) -> Result<void> {
+    size_t containers = TRY(s.streamContainers());
+    if (containers < containersAlive)
+      return fail(Code::Internal, "streamed " + std::to_string(containers) + " containers, fewer than the bench's");
     return {};
   });
 }
@@ -244,6 +264,7 @@ ScenarioOutcome runScenario(BenchSession& s, const Options& o, Progress& progres
   if (o.scenario == "portforward") return portForwardScenario(s, o, progress, stop);
   if (o.scenario == "pull") return pullScenario(s, o, progress, stop);
   if (o.scenario == "list") return listScenario(s, o, progress, stop);
+  if (o.scenario == "stream") return streamScenario(s, o, progress, stop);
   return churnScenario(s, o, progress, stop);
 }
 

@@ -304,6 +304,20 @@ Result<size_t> BenchSession::listContainers() {
   return static_cast<size_t>(resp.containers_size());
 }
 
+Result<size_t> BenchSession::streamContainers() {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + cfg_.rpcTimeout);
+  auto start = std::chrono::steady_clock::now();
+  auto reader = runtime_->StreamContainers(&ctx, v1::StreamContainersRequest{});
+  size_t n = 0;
+  v1::StreamContainersResponse chunk;
+  while (reader->Read(&chunk)) n += static_cast<size_t>(chunk.containers_size());
+  grpc::Status status = reader->Finish();
+  if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) return listContainers();
+  TRY(timed("StreamContainers", {status, std::chrono::steady_clock::now() - start}));
+  return n;
+}
+
 Result<size_t> BenchSession::listPods() {
   v1::ListPodSandboxResponse resp;
   TRY(timed("ListPodSandbox", invoke(runtime_.get(), &Runtime::ListPodSandbox, v1::ListPodSandboxRequest{}, &resp)));
