@@ -74,22 +74,30 @@ KeyHandler absPath(const std::string& origin, std::string& out) {
   };
 }
 
+std::string joined(const std::vector<std::string>& allowed) {
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  return list;
+}
+
+bool isOneOf(const std::vector<std::string>& allowed, const std::string& v) {
+  return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
+}
+
 KeyHandler oneOf(const std::string& origin, std::string& out, std::vector<std::string> allowed) {
   return [&origin, &out, allowed](const toml::node& n, const std::string& key) -> Result<> {
     if (!n.is_string()) return bad(origin, n, key, "expected a string, got " + typeName(n));
     std::string v = *n.value<std::string>();
-    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      return bad(origin, n, key, "\"" + v + "\" is not one of " + list);
-    }
+    if (!isOneOf(allowed, v)) return bad(origin, n, key, "\"" + v + "\" is not one of " + joined(allowed));
     out = v;
     return {};
   };
 }
 
-KeyHandler strList(const std::string& origin, std::vector<std::string>& out, bool absolute) {
-  return [&origin, &out, absolute](const toml::node& n, const std::string& key) -> Result<> {
+// An array of strings; with `allowed`, each must be one of them.
+KeyHandler strList(const std::string& origin, std::vector<std::string>& out, bool absolute,
+                   std::vector<std::string> allowed = {}) {
+  return [&origin, &out, absolute, allowed](const toml::node& n, const std::string& key) -> Result<> {
     const toml::array* arr = n.as_array();
     if (!arr) return bad(origin, n, key, "expected an array of strings, got " + typeName(n));
     std::vector<std::string> values;
@@ -98,6 +106,8 @@ KeyHandler strList(const std::string& origin, std::vector<std::string>& out, boo
       std::string v = *item.value<std::string>();
       if (absolute && (v.empty() || v[0] != '/'))
         return bad(origin, item, key, "\"" + v + "\" is not an absolute path");
+      if (!allowed.empty() && !isOneOf(allowed, v))
+        return bad(origin, item, key, "\"" + v + "\" is not one of " + joined(allowed));
       values.push_back(v);
     }
     out = std::move(values);
@@ -321,7 +331,10 @@ Result<> applyToml(Config& cfg, std::string_view text, const std::string& origin
        {"registries",
         table(origin, [&](const toml::table& t, const std::string&) { return applyRegistries(next, t, origin); })},
        {"metrics", table(origin, [&](const toml::table& t, const std::string& key) {
-          return applyTable(t, key, origin, {{"address", listenAddress(origin, next.metricsAddress)}});
+          return applyTable(
+              t, key, origin,
+              {{"address", listenAddress(origin, next.metricsAddress)},
+               {"included_pod_metrics", strList(origin, next.includedPodMetrics, false, kPodMetricGroups)}});
         })}}));
   cfg = std::move(next);
   return {};
@@ -435,7 +448,7 @@ toml::table toTable(const Config& cfg) {
                                 {"idle_timeout", formatDuration(cfg.streamingIdleTimeout)},
                                 {"max_sessions", cfg.streamingMaxSessions}}},
       {"registries", registries},
-      {"metrics", toml::table{{"address", cfg.metricsAddress}}},
+      {"metrics", toml::table{{"address", cfg.metricsAddress}, {"included_pod_metrics", list(cfg.includedPodMetrics)}}},
   };
 }
 

@@ -20,6 +20,8 @@ namespace crix::config {
 
 inline constexpr const char* kDefaultConfigFile = "/etc/crix/crix.toml";
 inline constexpr const char* kDefaultDropInDir = "/etc/crix/crix.d";
+// The groups of [metrics] included_pod_metrics, all reported by default.
+inline const std::vector<std::string> kPodMetricGroups = {"cpu", "memory", "network", "disk", "process", "misc"};
 
 // One [runtimes.<name>] table: an OCI runtime the pods can choose.
 struct RuntimeHandler {
@@ -106,6 +108,8 @@ struct Config {
 
   // [metrics]
   std::string metricsAddress;  // "host:port" for GET /metrics; empty: off
+  // The groups of cAdvisor metrics ListPodSandboxMetrics reports.
+  std::vector<std::string> includedPodMetrics = kPodMetricGroups;
 
   // The on-disk layout under root and state_dir.
   Paths paths() const { return Paths(root, stateDir); }

@@ -435,6 +435,10 @@ Result<ContainerStats> ContainerManager::stats(const std::string& idOrPrefix) {
   return out;
 }
 
+Result<Filesystem> ContainerManager::writableFilesystem() const {
+  return sys::filesystemOf(paths_.containersDir());
+}
+
 ContainerManager::WritableUsage ContainerManager::writableLayers() {
   WritableUsage sum;
   for (const auto& e : store_.all()) {
@@ -486,10 +490,7 @@ Result<PodStats> ContainerManager::podStats(const std::string& podId) {
   for (const auto& c : list({.podId = out.pod.id})) {
     auto st = stats(c.id);
     if (!st) continue;
-    out.cgroup.cpuUsageNs += st->cgroup.cpuUsageNs;
-    out.cgroup.memoryUsage += st->cgroup.memoryUsage;
-    out.cgroup.memoryWorkingSet += st->cgroup.memoryWorkingSet;
-    out.cgroup.memoryRss += st->cgroup.memoryRss;
+    cgroups::addUsage(out.cgroup, st->cgroup);
     out.containers.push_back(std::move(*st));
   }
   if (out.pod.state == SandboxState::Ready && !out.pod.netnsPath.empty()) {

@@ -37,6 +37,7 @@
 #include "spec/container_spec.h"
 #include "storage/layer_store.h"
 #include "store/state_store.h"
+#include "sys/fs.h"
 
 namespace crix::lifecycle {
 
@@ -60,6 +61,8 @@ struct PodStats {
   std::vector<network::InterfaceStats> interfaces;
   std::vector<ContainerStats> containers;
 };
+
+using Filesystem = sys::Filesystem;
 
 struct ExecResult {
   std::string out, err;
@@ -116,6 +119,8 @@ class ContainerManager {
   // The containers' writable layers together, for ImageFsInfo's container
   // figure: each layer's last measure when younger than 10 s, else measured
   // now (the kubelet asks every 10 s; ContainerStats measures too).
+  // The filesystem that holds the containers' writable layers.
+  Result<Filesystem> writableFilesystem() const;
   struct WritableUsage {
     int64_t bytes = 0, inodes = 0;
   };

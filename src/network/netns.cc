@@ -145,9 +145,13 @@ Result<std::vector<InterfaceStats>> readInterfaceStats() {
     for (auto& f : v) fields >> f;
     // receive: bytes packets errs drop fifo frame compressed multicast; transmit: bytes packets errs ...
     s.rxBytes = v[0];
+    s.rxPackets = v[1];
     s.rxErrors = v[2];
+    s.rxDropped = v[3];
     s.txBytes = v[8];
+    s.txPackets = v[9];
     s.txErrors = v[10];
+    s.txDropped = v[11];
     out.push_back(s);
   }
   return out;

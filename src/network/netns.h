@@ -30,7 +30,8 @@ Result<sys::UniqueFd> connectLocalPort(const std::string& path, uint16_t port);
 
 struct InterfaceStats {
   std::string name;
-  uint64_t rxBytes = 0, rxErrors = 0, txBytes = 0, txErrors = 0;
+  uint64_t rxBytes = 0, rxPackets = 0, rxErrors = 0, rxDropped = 0;
+  uint64_t txBytes = 0, txPackets = 0, txErrors = 0, txDropped = 0;
 };
 
 // Counters of every interface but lo in the namespace pinned at `path`.

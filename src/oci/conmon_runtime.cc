@@ -102,7 +102,8 @@ class ConmonRuntime final : public OciRuntime {
     if (rc != 0) return failErrno("spawn conmon " + cfg_.conmon, rc);
     syncWrite.reset();
     startRead.reset();
-    if (::write(startWrite.get(), "0", 1) != 1) return failErrno("start conmon", errno);
+    if (auto wrote = sys::writeToPipe(startWrite.get(), "0"); !wrote)
+      return fail(Code::Internal, "start conmon: " + wrote.error().message());
     startWrite.reset();
     // The first conmon forks its monitor and exits.
     int status = 0;

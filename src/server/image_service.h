@@ -7,7 +7,7 @@
 #include "crix/proto/api.grpc.pb.h"
 #include "image/image_store.h"
 #include "lifecycle/container_manager.h"
-#include "server/unimplemented.h"
+#include "server/grpc_status.h"
 
 namespace crix::server {
 

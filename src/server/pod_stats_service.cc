@@ -1,8 +1,10 @@
 // PodSandboxStats and ListPodSandboxStats: CPU and memory summed over the
-// pod's containers, network counters read inside the pod's namespace.
+// pod's containers, network counters read inside the pod's namespace; and
+// the same readings as cAdvisor's metrics (server/pod_metrics.h).
 #include <algorithm>
 
 #include "server/convert.h"
+#include "server/pod_metrics.h"
 #include "server/runtime_service.h"
 
 namespace crix::server {
@@ -57,6 +59,25 @@ grpc::Status RuntimeService::ListPodSandboxStats(grpc::ServerContext*, const v1:
   for (const auto& pod : pods_.list(f)) {
     auto stats = containers_.podStats(pod.id);
     if (stats) fillPodStats(*stats, paths_.containersDir(), resp->add_stats());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ListMetricDescriptors(grpc::ServerContext*, const v1::ListMetricDescriptorsRequest*,
+                                                   v1::ListMetricDescriptorsResponse* resp) {
+  fillMetricDescriptors(cfg_.includedPodMetrics, resp->mutable_descriptors());
+  return grpc::Status::OK;
+}
+
+grpc::Status RuntimeService::ListPodSandboxMetrics(grpc::ServerContext* ctx, const v1::ListPodSandboxMetricsRequest*,
+                                                   v1::ListPodSandboxMetricsResponse* resp) {
+  std::optional<lifecycle::Filesystem> fs;
+  if (auto got = containers_.writableFilesystem()) fs = std::move(*got);
+  // Ready pods only: a stopped pod's containers have no cgroup left to read.
+  for (const auto& pod : pods_.list({.state = lifecycle::SandboxState::Ready})) {
+    if (ctx && ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "ListPodSandboxMetrics: cancelled");
+    auto stats = containers_.podStats(pod.id);
+    if (stats) fillPodMetrics(*stats, fs, cfg_.includedPodMetrics, resp->add_pod_metrics());
   }
   return grpc::Status::OK;
 }

@@ -7,7 +7,7 @@
 #include "lifecycle/container_manager.h"
 #include "lifecycle/pod_manager.h"
 #include "lifecycle/runtime_health.h"
-#include "server/unimplemented.h"
+#include "server/grpc_status.h"
 #include "streaming/server.h"
 
 namespace crix::server {
@@ -97,9 +97,14 @@ class RuntimeService final : public ::runtime::v1::RuntimeService::Service {
                                   grpc::ServerWriter<::runtime::v1::ContainerEventResponse>*) override;
   // Where GetContainerEvents subscribes. Set once, before serving.
   void setEvents(lifecycle::EventBus* events) { events_ = events; }
-  CRIX_UNARY_TODO(ListMetricDescriptors)
-  CRIX_UNARY_TODO(ListPodSandboxMetrics)
-  CRIX_STREAM_TODO(StreamPodSandboxMetrics, StreamPodSandboxMetricsRequest, StreamPodSandboxMetricsResponse)
+  // cAdvisor's metrics from the runtime (pod_stats_service.cc, server/pod_metrics.h).
+  grpc::Status ListMetricDescriptors(grpc::ServerContext*, const ::runtime::v1::ListMetricDescriptorsRequest*,
+                                     ::runtime::v1::ListMetricDescriptorsResponse*) override;
+  grpc::Status ListPodSandboxMetrics(grpc::ServerContext*, const ::runtime::v1::ListPodSandboxMetricsRequest*,
+                                     ::runtime::v1::ListPodSandboxMetricsResponse*) override;
+  grpc::Status StreamPodSandboxMetrics(
+      grpc::ServerContext*, const ::runtime::v1::StreamPodSandboxMetricsRequest*,
+      grpc::ServerWriter<::runtime::v1::StreamPodSandboxMetricsResponse>*) override;  // stream_service.cc
   grpc::Status UpdatePodSandboxResources(grpc::ServerContext*, const ::runtime::v1::UpdatePodSandboxResourcesRequest*,
                                          ::runtime::v1::UpdatePodSandboxResourcesResponse*) override;
 

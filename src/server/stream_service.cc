@@ -10,56 +10,62 @@ namespace v1 = ::runtime::v1;
 
 namespace {
 
-// The unary request with the stream's filter (absent stays absent).
-template <typename List, typename Stream>
-List listRequest(const Stream& req) {
-  List list;
-  if (req.has_filter()) *list.mutable_filter() = req.filter();
-  return list;
+// Calls the unary `list` of `service` with the stream's filter, if its
+// request has one (absent stays absent), and streams the `items` of its
+// reply as `field`.
+template <typename Service, typename ListReq, typename ListResp, typename StreamReq, typename Response, typename Item>
+grpc::Status streamList(Service* service,
+                        grpc::Status (Service::*list)(grpc::ServerContext*, const ListReq*, ListResp*),
+                        google::protobuf::RepeatedPtrField<Item>* (ListResp::*items)(),
+                        google::protobuf::RepeatedPtrField<Item>* (Response::*field)(), grpc::ServerContext* ctx,
+                        const StreamReq& req, grpc::ServerWriter<Response>* writer) {
+  ListReq listReq;
+  if constexpr (requires { req.filter(); })
+    if (req.has_filter()) *listReq.mutable_filter() = req.filter();
+  ListResp all;
+  if (auto s = (service->*list)(ctx, &listReq, &all); !s.ok()) return s;
+  return streamInChunks(ctx, writer, *(all.*items)(), field);
 }
 
 }  // namespace
 
 grpc::Status RuntimeService::StreamPodSandboxes(grpc::ServerContext* ctx, const v1::StreamPodSandboxesRequest* req,
                                                 grpc::ServerWriter<v1::StreamPodSandboxesResponse>* writer) {
-  auto list = listRequest<v1::ListPodSandboxRequest>(*req);
-  v1::ListPodSandboxResponse all;
-  if (auto s = ListPodSandbox(ctx, &list, &all); !s.ok()) return s;
-  return streamInChunks(ctx, writer, *all.mutable_items(), &v1::StreamPodSandboxesResponse::mutable_pod_sandboxes);
+  return streamList(this, &RuntimeService::ListPodSandbox, &v1::ListPodSandboxResponse::mutable_items,
+                    &v1::StreamPodSandboxesResponse::mutable_pod_sandboxes, ctx, *req, writer);
 }
 
 grpc::Status RuntimeService::StreamContainers(grpc::ServerContext* ctx, const v1::StreamContainersRequest* req,
                                               grpc::ServerWriter<v1::StreamContainersResponse>* writer) {
-  auto list = listRequest<v1::ListContainersRequest>(*req);
-  v1::ListContainersResponse all;
-  if (auto s = ListContainers(ctx, &list, &all); !s.ok()) return s;
-  return streamInChunks(ctx, writer, *all.mutable_containers(), &v1::StreamContainersResponse::mutable_containers);
+  return streamList(this, &RuntimeService::ListContainers, &v1::ListContainersResponse::mutable_containers,
+                    &v1::StreamContainersResponse::mutable_containers, ctx, *req, writer);
 }
 
 grpc::Status RuntimeService::StreamContainerStats(grpc::ServerContext* ctx, const v1::StreamContainerStatsRequest* req,
                                                   grpc::ServerWriter<v1::StreamContainerStatsResponse>* writer) {
-  auto list = listRequest<v1::ListContainerStatsRequest>(*req);
-  v1::ListContainerStatsResponse all;
-  if (auto s = ListContainerStats(ctx, &list, &all); !s.ok()) return s;
-  return streamInChunks(ctx, writer, *all.mutable_stats(), &v1::StreamContainerStatsResponse::mutable_container_stats);
+  return streamList(this, &RuntimeService::ListContainerStats, &v1::ListContainerStatsResponse::mutable_stats,
+                    &v1::StreamContainerStatsResponse::mutable_container_stats, ctx, *req, writer);
 }
 
 grpc::Status RuntimeService::StreamPodSandboxStats(grpc::ServerContext* ctx,
                                                    const v1::StreamPodSandboxStatsRequest* req,
                                                    grpc::ServerWriter<v1::StreamPodSandboxStatsResponse>* writer) {
-  auto list = listRequest<v1::ListPodSandboxStatsRequest>(*req);
-  v1::ListPodSandboxStatsResponse all;
-  if (auto s = ListPodSandboxStats(ctx, &list, &all); !s.ok()) return s;
-  return streamInChunks(ctx, writer, *all.mutable_stats(),
-                        &v1::StreamPodSandboxStatsResponse::mutable_pod_sandbox_stats);
+  return streamList(this, &RuntimeService::ListPodSandboxStats, &v1::ListPodSandboxStatsResponse::mutable_stats,
+                    &v1::StreamPodSandboxStatsResponse::mutable_pod_sandbox_stats, ctx, *req, writer);
+}
+
+grpc::Status RuntimeService::StreamPodSandboxMetrics(grpc::ServerContext* ctx,
+                                                     const v1::StreamPodSandboxMetricsRequest* req,
+                                                     grpc::ServerWriter<v1::StreamPodSandboxMetricsResponse>* writer) {
+  return streamList(this, &RuntimeService::ListPodSandboxMetrics,
+                    &v1::ListPodSandboxMetricsResponse::mutable_pod_metrics,
+                    &v1::StreamPodSandboxMetricsResponse::mutable_pod_sandbox_metrics, ctx, *req, writer);
 }
 
 grpc::Status ImageService::StreamImages(grpc::ServerContext* ctx, const v1::StreamImagesRequest* req,
                                         grpc::ServerWriter<v1::StreamImagesResponse>* writer) {
-  auto list = listRequest<v1::ListImagesRequest>(*req);
-  v1::ListImagesResponse all;
-  if (auto s = ListImages(ctx, &list, &all); !s.ok()) return s;
-  return streamInChunks(ctx, writer, *all.mutable_images(), &v1::StreamImagesResponse::mutable_images);
+  return streamList(this, &ImageService::ListImages, &v1::ListImagesResponse::mutable_images,
+                    &v1::StreamImagesResponse::mutable_images, ctx, *req, writer);
 }
 
 }  // namespace crix::server

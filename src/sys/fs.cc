@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <sstream>
 #include <string_view>
 
 namespace crix::sys {
@@ -111,6 +114,40 @@ Result<FileLock> FileLock::acquire(const std::string& path) {
     return failErrno("lock " + path, errno);
   }
   return FileLock(std::move(fd));
+}
+
+std::string mountSource(std::string_view mountinfo, unsigned major, unsigned minor) {
+  // "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw": the
+  // third field is major:minor, the source follows the fs type after " - ".
+  std::string want = std::to_string(major) + ":" + std::to_string(minor);
+  std::istringstream lines{std::string(mountinfo)};
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream f(line);
+    std::string id, parent, dev;
+    if (!(f >> id >> parent >> dev) || dev != want) continue;
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream rest(line.substr(dash + 3));
+    std::string type, source;
+    if (rest >> type >> source) return source;
+  }
+  return "";
+}
+
+Result<Filesystem> filesystemOf(const std::string& path) {
+  struct statvfs v {};
+  if (::statvfs(path.c_str(), &v) != 0) return failErrno("statvfs " + path, errno);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return failErrno("stat " + path, errno);
+  Filesystem fs;
+  fs.bytes = uint64_t{v.f_blocks} * v.f_frsize;
+  fs.bytesFree = uint64_t{v.f_bavail} * v.f_frsize;
+  fs.inodes = v.f_files;
+  fs.inodesFree = v.f_favail;
+  auto mountinfo = readFile("/proc/self/mountinfo");
+  if (mountinfo) fs.device = mountSource(*mountinfo, major(st.st_dev), minor(st.st_dev));
+  return fs;
 }
 
 }  // namespace crix::sys

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 
 #include "common/error.h"
@@ -26,6 +27,17 @@ Result<std::string> lookPath(const std::string& name);
 // Whether the kernel has mount_setattr(2) (Linux 5.12), which recursive
 // read-only mounts need: asked once, by calling it with a bad descriptor.
 bool kernelHasMountSetattr();
+
+// The filesystem holding `path`: its size and inodes (statvfs), and the
+// device it is mounted from (the source of its mountinfo entry, matched by
+// st_dev), e.g. "/dev/vda1".
+struct Filesystem {
+  std::string device;
+  uint64_t bytes = 0, bytesFree = 0, inodes = 0, inodesFree = 0;
+};
+Result<Filesystem> filesystemOf(const std::string& path);
+// The source of the entry for device `major:minor` in mountinfo text, or "".
+std::string mountSource(std::string_view mountinfo, unsigned major, unsigned minor);
 
 // An exclusive, non-blocking flock held for the life of the object.
 class FileLock {

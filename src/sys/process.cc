@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <sstream>
+#include <string_view>
 
 #include "common/parse.h"
 #include "sys/fs.h"
@@ -39,6 +40,34 @@ std::vector<char*> cArgs(const std::vector<std::string>& v) {
 }
 
 }  // namespace
+
+Result<> writeToPipe(int fd, std::string_view data) {
+  sigset_t pipeOnly, old;
+  sigemptyset(&pipeOnly);
+  sigaddset(&pipeOnly, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipeOnly, &old);
+  int error = 0;
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = errno;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  // The SIGPIPE a closed reader raised in this thread is taken back, unless
+  // it was blocked before (then it was the caller's to take).
+  if (error == EPIPE && !sigismember(&old, SIGPIPE)) {
+    struct timespec now {};
+    while (sigtimedwait(&pipeOnly, nullptr, &now) == SIGPIPE) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (error != 0) return failErrno("write to pipe", error);
+  return {};
+}
 
 Result<CommandResult> runCommand(const std::vector<std::string>& argv, const CommandOptions& opts) {
   if (argv.empty()) return fail(Code::InvalidArgument, "run: empty command");
@@ -72,15 +101,8 @@ Result<CommandResult> runCommand(const std::vector<std::string>& argv, const Com
   err.write.reset();
 
   // Feed stdin in one go; helper inputs are small (a CNI config, a spec).
-  if (!opts.stdinData.empty()) {
-    size_t done = 0;
-    while (done < opts.stdinData.size()) {
-      ssize_t n = ::write(in.write.get(), opts.stdinData.data() + done, opts.stdinData.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) break;  // the child closed stdin; its exit status tells the rest
-      done += static_cast<size_t>(n);
-    }
-  }
+  // A child that closes it early: its exit status tells the rest.
+  if (!opts.stdinData.empty()) (void)writeToPipe(in.write.get(), opts.stdinData);
   in.write.reset();
 
   CommandResult result;

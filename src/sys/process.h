@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.h"
@@ -32,6 +33,11 @@ struct CommandOptions {
 // output. A command that outlives the timeout is killed and reported as
 // DeadlineExceeded.
 Result<CommandResult> runCommand(const std::vector<std::string>& argv, const CommandOptions& opts = {});
+
+// Writes all of `data` to the pipe `fd`. A reader that has gone is EPIPE,
+// never a SIGPIPE, even in a process that does not ignore it (crixd does; a
+// test binary does not): the signal is blocked for the write and taken back.
+Result<> writeToPipe(int fd, std::string_view data);
 
 // SIGKILLs a process and all its descendants (found through
 // /proc/<pid>/task/*/children), parents first.

@@ -124,6 +124,8 @@ TEST(Config, WrongTypesAreRefused) {
       {"[network]\ncni_plugin_dirs = [\"/a\", 3]", "expected a string element, got integer"},
       {"[network]\ncni_plugin_dirs = [\"rel\"]", "\"rel\" is not an absolute path"},
       {"[runtimes.runc]\ntype = \"wasm\"", "runtimes.runc.type: \"wasm\" is not one of oci, gvisor"},
+      {"[metrics]\nincluded_pod_metrics = [\"cpu\", \"gpu\"]",
+       ":2:32: metrics.included_pod_metrics: \"gpu\" is not one of cpu, memory, network, disk, process, misc"},
       {"[runtimes.g]\nruntime_args = \"--x\"", "runtimes.g.runtime_args: expected an array of strings"},
       {"[runtimes.g]\nallowed_annotations = [\"*\"]", "\"*\" is neither a key nor a prefix"},
       {"[runtimes.g]\nallowed_annotations = [\"dev.*.x\"]", "\"dev.*.x\" is neither a key nor a prefix"},

@@ -44,12 +44,16 @@ Daemon::Daemon(std::string dir, std::string configToml, std::vector<std::string>
   args_.insert(args_.end(), extraArgs.begin(), extraArgs.end());
 }
 
-pid_t Daemon::crixdPid() const {
-  if (!wrapped_ || pid_ <= 0) return pid_;
-  std::ifstream children("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children");
+pid_t firstChild(pid_t pid) {
+  std::ifstream children("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
   pid_t child = 0;
   children >> child;
   return child;
+}
+
+pid_t Daemon::crixdPid() const {
+  if (!wrapped_ || pid_ <= 0) return pid_;
+  return firstChild(pid_);
 }
 
 Daemon::~Daemon() {

@@ -73,6 +73,9 @@ class DaemonTest : public ::testing::Test {
   std::string cniDir_;
 };
 
+// The first child of process `pid` (0 if it has none).
+pid_t firstChild(pid_t pid);
+
 // A client context with a short deadline.
 std::unique_ptr<grpc::ClientContext> rpcContext(int ms = 5000);
 

@@ -120,7 +120,7 @@ class BootedSystemd {
         nspawn_ = -1;
         return ::testing::AssertionFailure() << "systemd-nspawn exited: " << sys::readFile(logPath()).value_or("");
       }
-      if (pid1_ <= 0) pid1_ = childOf(nspawn_);
+      if (pid1_ <= 0) pid1_ = firstChild(nspawn_);
       if (pid1_ > 0) {
         std::string state = inside({"systemctl", "is-system-running"});
         if (state.starts_with("running") || state.starts_with("degraded")) break;
@@ -159,12 +159,6 @@ class BootedSystemd {
   std::string logPath() const { return "/tmp/" + cgroup_ + ".log"; }
 
  private:
-  static pid_t childOf(pid_t pid) {
-    std::ifstream children("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
-    pid_t child = 0;
-    children >> child;
-    return child;
-  }
   static void removeEmpty(const std::string& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return;

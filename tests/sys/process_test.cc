@@ -1,5 +1,6 @@
 #include "sys/process.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +22,32 @@ TEST(Process, FeedsStdin) {
   auto r = runCommand({"/bin/cat"}, {.stdinData = "some input"});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->out, "some input");
+}
+
+// A helper that exits without reading its input must not take the caller
+// down with SIGPIPE, even in a process that does not ignore it (this one).
+TEST(Process, AChildThatReadsNoInputIsNoSignalToTheCaller) {
+  for (int round = 0; round < 20; ++round) {
+    auto r = runCommand({"/bin/sh", "-c", "exit 4"}, {.stdinData = std::string(1 << 20, 'x')});
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->exitCode, 4);
+  }
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_FALSE(sigismember(&pending, SIGPIPE)) << "no SIGPIPE is left pending";
+}
+
+TEST(Process, AWriteToAPipeWithoutReaderIsAnError) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ::close(fds[0]);
+  auto wrote = writeToPipe(fds[1], "0");
+  ::close(fds[1]);
+  ASSERT_FALSE(wrote);
+  EXPECT_NE(wrote.error().message().find("Broken pipe"), std::string::npos) << wrote.error().message();
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_FALSE(sigismember(&pending, SIGPIPE));
 }
 
 TEST(Process, KillsWhatOutlivesTheTimeout) {
