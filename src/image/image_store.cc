@@ -7,10 +7,20 @@
 
 #include "common/log.h"
 #include "image/digest.h"
+#include "image/reference.h"
 
 namespace crix::image {
 
 using nlohmann::json;
+
+std::string imageRefFor(const Image& img, std::string_view asked) {
+  if (auto ref = parseReference(asked)) {
+    std::string prefix = ref->name() + "@";
+    for (const auto& d : img.repoDigests)
+      if (d.starts_with(prefix)) return d;
+  }
+  return img.repoDigests.empty() ? img.id : img.repoDigests.front();
+}
 
 std::string imageRecordData(const Image& img) {
   return json{{"repoTags", img.repoTags},

@@ -59,6 +59,11 @@ struct Image {
 // The JSON kept in an image's store record.
 std::string imageRecordData(const Image& img);
 
+// What a container of `img`, asked for as `asked`, reports as its image
+// ref: the repo digest of the repository asked for (so that the kubelet's
+// imageID names what it pulled), else the first repo digest, else the id.
+std::string imageRefFor(const Image& img, std::string_view asked);
+
 struct FsUsage {
   int64_t bytes = 0;
   int64_t inodes = 0;

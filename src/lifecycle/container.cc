@@ -154,6 +154,7 @@ std::string toJson(const Container& c) {
               {"name", c.name},
               {"config", configToJson(c.config)},
               {"imageId", c.imageId},
+              {"imageRef", c.imageRef},
               {"chainIds", c.chainIds},
               {"volumeImageIds", c.volumeImageIds},
               {"volumeChainIds", c.volumeChainIds},
@@ -188,6 +189,7 @@ Result<Container> containerFromJson(const std::string& text) {
     c.name = j.at("name");
     c.config = configFromJson(j.at("config"));
     c.imageId = j.value("imageId", "");
+    c.imageRef = j.value("imageRef", "");
     c.chainIds = j.value("chainIds", std::vector<std::string>{});
     c.volumeImageIds = j.value("volumeImageIds", std::vector<std::string>{});
     c.volumeChainIds = j.value("volumeChainIds", std::vector<std::string>{});

@@ -68,6 +68,9 @@ struct Container {
   std::string id, podId, name;
   ContainerConfig config;
   std::string imageId;
+  // The repo digest it was created from (image::imageRefFor), else the id;
+  // empty in rows from before crix kept it.
+  std::string imageRef;
   std::vector<std::string> chainIds;  // the image's layers under this rootfs
   // The images its image volumes mount, in the order of those mounts, and
   // their layers: neither goes while the container is there.

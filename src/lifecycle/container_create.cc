@@ -26,6 +26,7 @@
 #include "spec/gvisor_mounts.h"
 #include "spec/handler_spec.h"
 #include "spec/user.h"
+#include "storage/copy_up.h"
 #include "storage/rootfs.h"
 #include "sys/fs.h"
 #include "sys/process.h"
@@ -284,6 +285,7 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
     m.propagation = "rprivate";
   }
   c.imageId = img->id;
+  c.imageRef = image::imageRefFor(*img, cc.image);
   c.chainIds = img->chainIds;
   c.handler = pod.handler;
   c.createdAt = nowNs();
@@ -356,12 +358,8 @@ Result<std::string> ContainerManager::createNow(const std::string& podId, const 
     for (const auto& v : imageVolumesToMake(cc, img->parsed)) {
       std::string dir = paths_.containerImageVolume(c.id, n++);
       TRY(sys::mkdirAll(dir, 0755));
-      // Owned like the image's own directory there, if it has one.
-      struct stat st {};
-      if (::lstat((rootfs + v).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        (void)::chown(dir.c_str(), st.st_uid, st.st_gid);
-        (void)::chmod(dir.c_str(), st.st_mode & 07777);
-      }
+      // With what the image holds there, owned like the image's directory.
+      TRY(storage::copyUp(rootfs, v, dir));
       host.imageVolumes.push_back({v, dir, false, "rprivate"});
     }
   }

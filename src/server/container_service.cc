@@ -179,7 +179,7 @@ void fillContainerStatus(const lifecycle::Container& c, v1::ContainerStatus* st)
   st->set_finished_at(c.finishedAt);
   st->set_exit_code(c.exitCode);
   st->mutable_image()->set_image(c.config.image);
-  st->set_image_ref(c.imageId);
+  st->set_image_ref(c.imageRef.empty() ? c.imageId : c.imageRef);
   st->set_image_id(c.imageId);
   st->set_reason(c.reason);
   st->set_message(c.message);

@@ -512,6 +512,9 @@ push_busybox_images() {
     "$common + {User: \"1000:2000\"}" "${layers[@]}"
   simple_image crix/busybox-quit:1 docker busybox-quit \
     "$common + {StopSignal: \"SIGQUIT\"}" "${layers[@]}"
+  # A volume over a populated directory: its files are copied up.
+  simple_image crix/busybox-vol:1 docker busybox-vol \
+    "$common + {Volumes: {\"/data\": {}}}" "${layers[@]}"
 }
 
 # PID 1 of a container gets no default signal handlers, so the pause image's

@@ -327,6 +327,58 @@ TEST_F(PodSemanticsTest, VerboseStatusCarriesTheRuntimeSpec) {
   EXPECT_GT(info.value("pid", 0), 0);
 }
 
+// An image's declared volume over a populated directory starts with the
+// image's files there (copy-up), owners and modes kept; what the container
+// writes goes to the volume, not the image's layer.
+TEST_F(PodSemanticsTest, AnImageVolumeStartsWithTheImagesFilesThere) {
+  auto c = config("vol", {"sh", "-c",
+                          "grep -c ' /data ' /proc/mounts; cat /data/dir1/a; ls -ln /data/owned /data/suid; "
+                          "readlink /data/link; readlink /data/abslink; ls /data; echo new > /data/new"});
+  v1::PullImageRequest pull;
+  pull.mutable_image()->set_image(TestRegistry::get().ref("crix/busybox-vol:1"));
+  v1::PullImageResponse pulled;
+  ASSERT_TRUE(d_->images()->PullImage(rpcContext(60000).get(), pull, &pulled).ok());
+  c.mutable_image()->set_image(pull.image().image());
+  c.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
+  std::string id;
+  auto s = create(c, &id);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(start(id).ok());
+  auto st = waitExit(id);
+  EXPECT_EQ(st.exit_code(), 0);
+  std::string log = sys::readFile(st.log_path()).value_or("");
+  EXPECT_NE(log.find("stdout F 1\n"), std::string::npos) << "/data is a mount: " << log;
+  EXPECT_NE(log.find("stdout F a, modified by the changes layer"), std::string::npos) << log;
+  EXPECT_NE(log.find("stdout F -rw-r-----    1 1000     2000"), std::string::npos) << log;
+  EXPECT_NE(log.find("stdout F -rwsr-xr-x"), std::string::npos) << log;
+  EXPECT_NE(log.find("stdout F dir1/a"), std::string::npos) << log;
+  EXPECT_NE(log.find("stdout F /data/dir1/b"), std::string::npos) << log;
+  EXPECT_EQ(log.find("removeme"), std::string::npos) << "a whiteout stays a whiteout: " << log;
+  EXPECT_TRUE(std::filesystem::exists(d_->root() + "/containers/" + id + "/volumes/0/new"));
+  EXPECT_FALSE(std::filesystem::exists(d_->root() + "/containers/" + id + "/upper/data/new"));
+}
+
+// The kubelet shows ContainerStatus.image_ref as the pod's imageID: the
+// repo digest of what it pulled, as both peers report it; image_id is the
+// image's own id.
+TEST_F(PodSemanticsTest, ImageRefIsTheRepoDigestOfTheImageAskedFor) {
+  std::string id = run(config("ref", {"sleep", "3600"}));
+  v1::ImageStatusRequest req;
+  req.mutable_image()->set_image(TestRegistry::get().ref("crix/busybox-user:1"));
+  v1::ImageStatusResponse img;
+  ASSERT_TRUE(d_->images()->ImageStatus(rpcContext().get(), req, &img).ok());
+  ASSERT_GE(img.image().repo_digests_size(), 1);
+  auto st = status(id);
+  EXPECT_EQ(st.image_ref(), img.image().repo_digests(0));
+  EXPECT_EQ(st.image_ref().rfind(TestRegistry::get().ref("crix/busybox-user@sha256:"), 0), 0u) << st.image_ref();
+  EXPECT_EQ(st.image_id(), img.image().id());
+
+  // Kept in the container's row: the same after a restart.
+  EXPECT_EQ(d_->stop(), 0);
+  ASSERT_TRUE(d_->start());
+  EXPECT_EQ(status(id).image_ref(), img.image().repo_digests(0));
+}
+
 // Image volumes (KEP-4639): an image the kubelet pulled, mounted read-only
 // with its layers merged (whiteouts applied), or a directory in it; the
 // image stays while a container mounts it.
